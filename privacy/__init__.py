@@ -1,0 +1,1 @@
+"""De-identification, differential privacy and its accounting, secure aggregation wiring, privacy audits."""

@@ -1,0 +1,1 @@
+"""Clinical de-identification built on Presidio."""

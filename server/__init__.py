@@ -1,0 +1,1 @@
+"""Coordinator side: the Flower ServerApp, strategies, the stage schedule, checkpoints and export."""

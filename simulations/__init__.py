@@ -1,0 +1,1 @@
+"""Local multi-hospital runs, synthetic hospital data, benchmarks."""
