@@ -81,6 +81,7 @@ class TrainSection:
     max_grad_norm: float = option(1.0, "Gradient clipping norm (0 disables).", min=0.0)
     max_seq_len: int = option(256, "Longest tokenised sequence; longer ones are truncated.", min=16)
     eval_batches: int = option(8, "Held-out batches each hospital scores per evaluation.", min=1)
+    eval_every: int = option(1, "Federated evaluation every this many rounds (and always after the last).", min=1)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,9 @@ class StrategySection:
     fraction_train: float = option(1.0, "Fraction of connected hospitals sampled per training round.", min=0.0, max=1.0)
     fraction_evaluate: float = option(1.0, "Fraction of hospitals sampled per evaluation.", min=0.0, max=1.0)
     proximal_mu: float = option(0.01, "FedProx proximal term weight.", min=0.0)
-    server_learning_rate: float = option(0.01, "FedAdam/FedYogi server step size (eta).", min=0.0)
+    eta: float = option(0.01, "FedAdam/FedYogi server step size.", min=0.0)
+    tau: float = option(1e-3, "FedAdam/FedYogi adaptivity (keeps the update finite where variance is ~0).", min=0.0)
+    server_learning_rate: float = option(1.0, "FedAvgM server learning rate.", min=0.0)
     server_momentum: float = option(0.9, "FedAvgM server momentum.", min=0.0, max=1.0)
     trim_beta: float = option(0.2, "FedTrimmedAvg fraction cut from each tail.", min=0.0, max=0.49)
     round_timeout: float = option(3600.0, "Seconds the server waits for hospital replies each round.", min=1.0)

@@ -1,0 +1,46 @@
+"""Instruction fine-tuning: conversations through the model's chat template, loss on assistant tokens only."""
+
+from __future__ import annotations
+
+from client.stages.base import IGNORE, Example, causal_lm_loss, pad_examples
+from common.records import Conversation, StageData
+
+
+class InstructionTuning:
+    def __init__(self, tokenizer, max_seq_len: int) -> None:
+        self.tokenizer = tokenizer
+        self.max_seq_len = max_seq_len
+
+    def examples(self, data: StageData) -> list[Example]:
+        return [self.encode(c) for c in data.conversations]
+
+    def encode(self, conversation: Conversation) -> Example:
+        """Render with the chat template and label exactly the assistant replies (and their end-of-turn)."""
+        messages = [{"role": m.role, "content": m.content} for m in conversation.messages]
+        text = self._render(messages)
+        # Character ranges of assistant content: render each prefix and see where every message lands.
+        # Rendering prefixes (rather than re-implementing one template's markup) works for any chat template.
+        spans = []
+        for i, message in enumerate(messages):
+            if message["role"] != "assistant":
+                continue
+            before, through = self._render(messages[:i]), self._render(messages[: i + 1])
+            start = through.index(message["content"].strip(), len(before))
+            spans.append((start, len(through)))
+        encoding = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True,
+                                  truncation=True, max_length=self.max_seq_len)
+        labels = [
+            token if any(s <= start < e for s, e in spans) else IGNORE
+            for token, (start, _) in zip(encoding["input_ids"], encoding["offset_mapping"])
+        ]
+        return Example(encoding["input_ids"], labels)
+
+    def _render(self, messages: list[dict[str, str]]) -> str:
+        if not messages:
+            return ""
+        return self.tokenizer.apply_chat_template(messages, tokenize=False)
+
+    def collate(self, examples: list[Example]):
+        return pad_examples(examples, self.tokenizer.pad_token_id)
+
+    loss = staticmethod(causal_lm_loss)

@@ -1,0 +1,104 @@
+"""Local training and evaluation of one stage on one hospital's data: a loop to read top to bottom."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass
+
+import torch
+
+from client.stages.base import Objective
+from common.stages import Stage
+
+
+@dataclass
+class TrainReport:
+    loss: float  # mean over the round's steps
+    first_loss: float
+    last_loss: float
+    steps: int
+    tokens: int  # tokens the model processed (padding excluded)
+    seconds: float
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds else 0.0
+
+
+def lr_factor(schedule: str, step: int, warmup: int, total: int) -> float:
+    """Multiplier of the peak learning rate at ``step`` of a stage of ``total`` steps.
+
+    A pure function of the stage step (not a stateful torch scheduler) because the optimizer is rebuilt
+    every round while the schedule spans the whole stage.
+    """
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    if schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    if schedule == "linear":
+        return max(0.0, 1 - progress)
+    return 1.0
+
+
+def batches(examples: list, batch_size: int, rng: random.Random):
+    """Endless shuffled batches: every example once per pass, a fresh order each pass."""
+    order = list(range(len(examples)))
+    size = min(batch_size, len(order))
+    while True:
+        rng.shuffle(order)
+        for start in range(0, len(order) - size + 1, size):
+            yield [examples[i] for i in order[start:start + size]]
+
+
+def train_round(model: torch.nn.Module, objective: Objective, examples: list, stage: Stage, *,
+                round_in_stage: int, rng: random.Random, proximal_mu: float = 0.0,
+                weight_decay: float = 0.0, max_grad_norm: float = 1.0) -> TrainReport:
+    """Run ``stage.local_steps`` optimizer steps from the adapter weights the model holds now."""
+    if not examples:
+        raise ValueError(f"no {stage.kind} training examples at this hospital")
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    # FedProx: penalise drift from the global adapter this round started from.
+    anchor = [p.detach().clone() for p in params] if proximal_mu > 0 else None
+    optimizer = torch.optim.AdamW(params, lr=stage.learning_rate, weight_decay=weight_decay)
+    stage_steps = stage.rounds * stage.local_steps
+    first_step = (round_in_stage - 1) * stage.local_steps
+    batch_iter = batches(examples, stage.batch_size, rng)
+
+    losses, tokens = [], 0
+    start = time.perf_counter()
+    for step in range(stage.local_steps):
+        for group in optimizer.param_groups:
+            group["lr"] = stage.learning_rate * lr_factor(stage.lr_schedule, first_step + step,
+                                                          stage.warmup_steps, stage_steps)
+        batch = objective.collate(next(batch_iter))
+        loss, _ = objective.loss(model, batch)
+        losses.append(loss.item())
+        if anchor is not None:
+            loss = loss + proximal_mu / 2 * sum(((p - a) ** 2).sum() for p, a in zip(params, anchor))
+        loss.backward()
+        if max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        tokens += int(batch["attention_mask"].sum())
+    seconds = time.perf_counter() - start
+    return TrainReport(sum(losses) / len(losses), losses[0], losses[-1], len(losses), tokens, seconds)
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, objective: Objective, examples: list, batch_size: int,
+             max_batches: int) -> tuple[float, int]:
+    """Token-weighted mean loss over the first ``max_batches`` held-out batches; (loss, examples scored)."""
+    model.eval()
+    total, count, scored = 0.0, 0, 0
+    for start in range(0, min(len(examples), batch_size * max_batches), batch_size):
+        chunk = examples[start:start + batch_size]
+        loss, n_tokens = objective.loss(model, objective.collate(chunk))
+        total += loss.item() * n_tokens
+        count += n_tokens
+        scored += len(chunk)
+    return (total / count if count else float("nan")), scored

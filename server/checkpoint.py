@@ -1,0 +1,45 @@
+"""Per-round checkpoints of the global adapter, written atomically so a crash never leaves half a file."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+_NAME = re.compile(r"round-(\d{5})\.safetensors$")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+class Checkpointer:
+    """``<run>/checkpoints/round-NNNNN.safetensors``: the global adapter after round N, with its metadata."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.dir = run_dir / "checkpoints"
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def save(self, server_round: int, state: dict[str, torch.Tensor], meta: dict) -> Path:
+        path = self.dir / f"round-{server_round:05d}.safetensors"
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        save_file({k: v.contiguous() for k, v in state.items()}, str(tmp), metadata={"meta": json.dumps(meta)})
+        os.replace(tmp, path)
+        return path
+
+    def latest(self) -> tuple[int, dict[str, torch.Tensor], dict] | None:
+        """(round, adapter state, metadata) of the newest checkpoint, or None."""
+        rounds = sorted(int(m.group(1)) for p in self.dir.iterdir() if (m := _NAME.search(p.name)))
+        if not rounds:
+            return None
+        path = self.dir / f"round-{rounds[-1]:05d}.safetensors"
+        with safe_open(str(path), "pt") as f:
+            meta = json.loads(f.metadata()["meta"])
+        return rounds[-1], load_file(str(path)), meta
