@@ -1,0 +1,149 @@
+"""A hospital's data, from export files to the train and held-out datasets of every stage.
+
+Steps, in order, each switchable in ``[data]``/``[deid]`` config: load, de-identify, quality filter,
+de-duplicate, contamination check, split. The data card counts records into and out of each step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence
+
+from client.data.card import STAGE_OF, DataCard
+from client.data.errors import BadInputPolicy, DataError, Location
+from client.data.loaders import load_hospital
+from client.data.texts import RECORD_LISTS, count, texts_of, with_texts
+from common.config import RunConfig
+from common.records import Note, StageData
+
+log = logging.getLogger(__name__)
+
+TokenCounter = Callable[[str], int]
+
+
+class Deidentifier(Protocol):
+    """What the pipeline needs from ``privacy.deid.Deidentifier``."""
+
+    def deidentify_batch(self, texts: list[str], patients: list[Any] | None = None) -> list[Any]: ...
+
+
+@dataclass
+class PreparedData:
+    train: StageData
+    heldout: StageData
+    card: DataCard
+
+
+def prepare_hospital_data(data_dir: Path, cfg: RunConfig, deidentifier: Deidentifier | None = None,
+                          eval_sets: Sequence[str | Path] | None = None,
+                          count_tokens: TokenCounter | None = None) -> PreparedData:
+    """Load, clean and split one hospital's data folder.
+
+    Args:
+        data_dir: the hospital's folder of exports (see client/data/README.md for its layout).
+        cfg: the run config; ``cfg.data`` and ``cfg.deid`` switch and tune the steps, ``cfg.run.seed`` the split.
+        deidentifier: anything with ``deidentify_batch(texts, patients=None)``; required when ``cfg.deid.enabled``.
+        eval_sets: evaluation texts, or paths of files holding them, that training records must not overlap.
+        count_tokens: tokens in a text for the card (the model tokenizer); whitespace words when None.
+
+    Raises:
+        DataError: in ``strict`` mode, on the first bad file or record (the message names file, line and
+            field, never the data); in either mode, when de-identification is on and no de-identifier is given.
+    """
+    if cfg.deid.enabled and deidentifier is None:
+        raise DataError(Location(str(data_dir)), "no-deidentifier",
+                        "deid.enabled is true but no de-identifier was given; refusing to use raw text")
+    card = DataCard()
+    policy = BadInputPolicy(cfg.data.bad_records)
+    loaded = load_hospital(data_dir, policy, cfg.data.max_record_bytes)
+    card.files = dict(loaded.files)
+    data = loaded.data
+    _record(card, "load", data, data, {})
+    if cfg.deid.enabled:
+        data = deidentify(data, deidentifier, loaded.identities, card)
+    card.bad_input = dict(policy.skipped)
+    train, heldout = split(data, cfg.data.eval_fraction, cfg.run.seed)
+    card.split = {kind: {"train": len(getattr(train, kind)), "heldout": len(getattr(heldout, kind))}
+                  for kind in RECORD_LISTS}
+    card.tokens = token_counts(train, heldout, count_tokens)
+    return PreparedData(train, heldout, card)
+
+
+def _record(card: DataCard, step: str, before: StageData, after: StageData,
+            dropped: dict[str, Counter[str]]) -> None:
+    n_in, n_out = count(before), count(after)
+    for kind in RECORD_LISTS:
+        card.record_step(step, kind, n_in[kind], n_out[kind], dropped.get(kind))
+
+
+def deidentify(data: StageData, deidentifier: Deidentifier, identities: dict[str, dict[str, Any]],
+               card: DataCard, batch_size: int = 256) -> StageData:
+    """Every text of every record through ``deidentifier``, notes with their patient's deny list when known."""
+    records = [(kind, r) for kind in RECORD_LISTS for r in getattr(data, kind)]
+    texts, owners, patients = [], [], []
+    contexts = _patient_contexts(identities)
+    for i, (_, record) in enumerate(records):
+        for text in texts_of(record):
+            texts.append(text)
+            owners.append(i)
+            patients.append(contexts.get(record.patient_id) if isinstance(record, Note) else None)
+    results = []
+    for start in range(0, len(texts), batch_size):
+        batch_patients = patients[start:start + batch_size]
+        results.extend(deidentifier.deidentify_batch(
+            texts[start:start + batch_size], batch_patients if any(batch_patients) else None))
+    by_type: Counter[str] = Counter(card.identifiers)
+    new_texts: list[list[str]] = [[] for _ in records]
+    for owner, result in zip(owners, results):
+        new_texts[owner].append(result.text)
+        by_type.update(result.counts)
+        card.residual_identifiers += result.residual
+    card.identifiers = dict(by_type)
+    out = StageData()
+    for (kind, record), record_texts in zip(records, new_texts):
+        getattr(out, kind).append(with_texts(record, record_texts))
+    _record(card, "deid", data, out, {})
+    return out
+
+
+def _patient_contexts(identities: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """``privacy.deid.PatientContext`` per patient id of the EHR patients table (none without that table)."""
+    if not identities:
+        return {}
+    from privacy.deid import PatientContext  # imported late: the client runs without EHR tables too
+
+    return {pid: PatientContext(patient_id=pid, **fields) for pid, fields in identities.items()}
+
+
+def split(data: StageData, eval_fraction: float, seed: int) -> tuple[StageData, StageData]:
+    """Deterministic train/held-out split; notes are split by patient so no patient straddles it.
+
+    Records are grouped (notes by patient, other records by their text), the groups are ordered by a
+    seeded hash, and the first ``round(eval_fraction * groups)`` go to held-out: the same data and seed
+    give the same split on every machine and run.
+    """
+    train, heldout = StageData(), StageData()
+    for kind in RECORD_LISTS:
+        records = getattr(data, kind)
+        groups: dict[str, list] = {}
+        for record in records:
+            key = (record.patient_id or record.note_id) if isinstance(record, Note) else "\n".join(texts_of(record))
+            groups.setdefault(key, []).append(record)
+        ranked = sorted(groups, key=lambda k: hashlib.sha256(f"{seed}\0{k}".encode()).digest())
+        n_heldout = round(eval_fraction * len(ranked))
+        held = set(ranked[:n_heldout])
+        for key, members in groups.items():
+            getattr(heldout if key in held else train, kind).extend(members)
+    return train, heldout
+
+
+def token_counts(train: StageData, heldout: StageData, count_tokens: TokenCounter | None) -> dict[str, dict[str, int]]:
+    counter = count_tokens or (lambda text: len(text.split()))
+    return {STAGE_OF[kind]: {part: sum(counter(t) for r in getattr(data, kind) for t in texts_of(r))
+                             for part, data in (("train", train), ("heldout", heldout))}
+            for kind in RECORD_LISTS}
