@@ -25,8 +25,6 @@ class LoadedHospital:
 
 def load_hospital(data_dir: Path, policy: BadInputPolicy, max_record_bytes: int) -> LoadedHospital:
     """Every valid record in ``data_dir``; bad ones go to ``policy`` (raise or count and skip)."""
-    if not data_dir.is_dir():
-        raise DataError(Location(str(data_dir)), "missing-folder", "the hospital data folder does not exist")
     loaded = LoadedHospital(StageData())
     ehr, facts = EhrTables(), []
     for f in discover(data_dir, policy):

@@ -6,22 +6,23 @@ de-duplicate, contamination check, split. The data card counts records into and 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import logging
-import random
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
+from client.data.cache import FORMAT_VERSION, DatasetCache, digest, inputs_digest
 from client.data.card import STAGE_OF, DataCard
+from client.data.contamination import ContaminationIndex
+from client.data.dedup import Deduplicator
 from client.data.errors import BadInputPolicy, DataError, Location
 from client.data.loaders import load_hospital
-from client.data.texts import RECORD_LISTS, count, texts_of, with_texts
+from client.data.quality import QualityFilter
+from client.data.texts import RECORD_LISTS, count, filter_stage, map_stage, texts_of, with_texts
 from common.config import RunConfig
 from common.records import Note, StageData
-
-log = logging.getLogger(__name__)
 
 TokenCounter = Callable[[str], int]
 
@@ -58,20 +59,78 @@ def prepare_hospital_data(data_dir: Path, cfg: RunConfig, deidentifier: Deidenti
     if cfg.deid.enabled and deidentifier is None:
         raise DataError(Location(str(data_dir)), "no-deidentifier",
                         "deid.enabled is true but no de-identifier was given; refusing to use raw text")
+    if not data_dir.is_dir():
+        raise DataError(Location(str(data_dir)), "missing-folder", "the hospital data folder does not exist")
+    cache = DatasetCache(Path(cfg.data.cache_dir) if cfg.data.cache_dir else data_dir / ".medfed-cache")
+    deid_key = digest(FORMAT_VERSION, inputs_digest(data_dir), cfg.data.bad_records, cfg.data.max_record_bytes,
+                      dataclasses.asdict(cfg.deid), _fingerprint(deidentifier) if cfg.deid.enabled else None)
+    index = ContaminationIndex.build(eval_sets, cfg.data.contamination_ngram) \
+        if cfg.data.contamination_check and eval_sets else None
+    final_key = digest(deid_key, dataclasses.asdict(cfg.data) | {"root": None, "cache": None, "cache_dir": None},
+                       cfg.run.seed, sorted(index.grams) if index else None)
+    if cfg.data.cache and (hit := cache.load_split(final_key)):
+        train, heldout, card = hit
+        card.cache_hit = True
+    else:
+        data, card = _cached_or(cache if cfg.data.cache else None, deid_key,
+                                lambda: _load_and_deidentify(data_dir, cfg, deidentifier))
+        data = _clean(data, cfg, index, card)
+        train, heldout = split(data, cfg.data.eval_fraction, cfg.run.seed)
+        card.split = {kind: {"train": len(getattr(train, kind)), "heldout": len(getattr(heldout, kind))}
+                      for kind in RECORD_LISTS}
+        if cfg.data.cache:
+            cache.save(final_key, card, train=train, heldout=heldout)
+    card.tokens = token_counts(train, heldout, count_tokens)
+    return PreparedData(train, heldout, card)
+
+
+def _fingerprint(deidentifier: Deidentifier | None) -> str:
+    """What identifies the de-identifier's behaviour in cache keys: its ``fingerprint`` or else its type."""
+    return str(getattr(deidentifier, "fingerprint", None) or type(deidentifier).__qualname__)
+
+
+def _cached_or(cache: DatasetCache | None, key: str,
+               compute: Callable[[], tuple[StageData, DataCard]]) -> tuple[StageData, DataCard]:
+    if cache is not None and (hit := cache.load(key)):
+        return hit
+    data, card = compute()
+    if cache is not None:
+        cache.save(key, card, data=data)
+    return data, card
+
+
+def _load_and_deidentify(data_dir: Path, cfg: RunConfig, deidentifier: Deidentifier | None
+                         ) -> tuple[StageData, DataCard]:
     card = DataCard()
     policy = BadInputPolicy(cfg.data.bad_records)
     loaded = load_hospital(data_dir, policy, cfg.data.max_record_bytes)
     card.files = dict(loaded.files)
+    card.bad_input = dict(policy.skipped)
     data = loaded.data
     _record(card, "load", data, data, {})
     if cfg.deid.enabled:
         data = deidentify(data, deidentifier, loaded.identities, card)
-    card.bad_input = dict(policy.skipped)
-    train, heldout = split(data, cfg.data.eval_fraction, cfg.run.seed)
-    card.split = {kind: {"train": len(getattr(train, kind)), "heldout": len(getattr(heldout, kind))}
-                  for kind in RECORD_LISTS}
-    card.tokens = token_counts(train, heldout, count_tokens)
-    return PreparedData(train, heldout, card)
+    return data, card
+
+
+def _clean(data: StageData, cfg: RunConfig, index: ContaminationIndex | None, card: DataCard) -> StageData:
+    """Quality filter, de-duplication and contamination check, each when switched on."""
+    if cfg.data.quality_filter:
+        quality = QualityFilter(cfg.data.min_chars, cfg.data.max_chars, cfg.data.min_medical_density)
+        cleaned = map_stage(data, quality.clean)
+        kept, dropped = filter_stage(cleaned, lambda kind, r: quality.verdict(r))
+        _record(card, "quality", data, kept, dropped)
+        data = kept
+    if cfg.data.dedup:
+        dedups = {kind: Deduplicator(cfg.data.near_duplicate_threshold) for kind in RECORD_LISTS}
+        kept, dropped = filter_stage(data, lambda kind, r: dedups[kind].verdict(r))
+        _record(card, "dedup", data, kept, dropped)
+        data = kept
+    if index is not None:
+        kept, dropped = filter_stage(data, lambda kind, r: index.verdict(r))
+        _record(card, "contamination", data, kept, dropped)
+        data = kept
+    return data
 
 
 def _record(card: DataCard, step: str, before: StageData, after: StageData,
