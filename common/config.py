@@ -106,6 +106,26 @@ class DataSection:
                        "Simulation: folder holding one sub-folder per hospital (hospital-0, hospital-1, ...). "
                        "A deployed hospital names its own folder in its node config (data-dir).")
     eval_fraction: float = option(0.1, "Share of each hospital's records held out for evaluation.", min=0.0, max=0.5)
+    bad_records: str = option("lenient", "What a bad record or file does: 'strict' fails the hospital's round with a "
+                              "message that names file, line and field; 'lenient' skips it and counts it in the "
+                              "data card.", choices=("strict", "lenient"))
+    max_record_bytes: int = option(1_000_000, "Records larger than this are bad input.", min=1024)
+    cache_dir: str = option("", "Folder for processed datasets, keyed by input hash and config; empty: "
+                            "<data-dir>/.medfed-cache.")
+    cache: bool = option(True, "Reuse processed datasets when inputs and config are unchanged.")
+    quality_filter: bool = option(True, "Strip URLs, citation marks, boilerplate and empty sections, then drop "
+                                  "records outside the length bounds or too poor in medical terms.")
+    min_chars: int = option(20, "Shortest record kept by the quality filter (characters, after cleaning).", min=0)
+    max_chars: int = option(20_000, "Longest record kept by the quality filter (characters).", min=1)
+    min_medical_density: float = option(0.02, "Least share of words found in the shipped medical vocabulary.",
+                                        min=0.0, max=1.0)
+    dedup: bool = option(True, "Drop exact and near-duplicate records (MinHash LSH).")
+    near_duplicate_threshold: float = option(0.9, "Estimated Jaccard similarity of word 5-gram shingles above "
+                                             "which two records are near-duplicates.", min=0.5, max=1.0)
+    contamination_check: bool = option(True, "Drop training records that share a long word n-gram with an "
+                                       "evaluation set.")
+    contamination_ngram: int = option(13, "Length in words of the n-grams compared by the contamination check.",
+                                      min=4, max=64)
 
 
 @dataclass(frozen=True)
