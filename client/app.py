@@ -78,15 +78,20 @@ class RoundJob:
         loaded.load_adapter_state(wire.decode(incoming))
         return loaded
 
+    def data_card(self, loaded: LoadedModel) -> dict[str, int | float]:
+        """Aggregate counts about this hospital's data: the only thing about it the server learns."""
+        return _prepared(self.cfg, self.hospital.data_dir, loaded.tokenizer).card.to_metrics()
+
     def examples(self, loaded: LoadedModel, split: str) -> list:
         return _stage_examples(self.cfg, self.hospital.data_dir, self.stage.kind, self.stage.max_seq_len,
                                split, loaded.tokenizer)
 
 
 @functools.lru_cache(maxsize=8)
-def _prepared(cfg: RunConfig, data_dir: Path) -> PreparedData:
+def _prepared(cfg: RunConfig, data_dir: Path, tokenizer) -> PreparedData:
     """Each hospital's data is prepared once per process (and cached on disk across processes)."""
-    return prepare_hospital_data(data_dir, cfg, deidentifier=_deidentifier(cfg))
+    return prepare_hospital_data(data_dir, cfg, deidentifier=_deidentifier(cfg),
+                                 count_tokens=lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]))
 
 
 def _deidentifier(cfg: RunConfig):
@@ -99,7 +104,7 @@ def _deidentifier(cfg: RunConfig):
 
 @functools.lru_cache(maxsize=16)
 def _stage_examples(cfg: RunConfig, data_dir: Path, kind: str, max_seq_len: int, split: str, tokenizer) -> list:
-    prepared = _prepared(cfg, data_dir)
+    prepared = _prepared(cfg, data_dir, tokenizer)
     data = prepared.train if split == "train" else prepared.heldout
     return objective_for(kind, tokenizer, max_seq_len).examples(data)
 
@@ -131,6 +136,7 @@ def train(msg: Message, context: Context) -> Message:
         "arrays": wire.encode(loaded.adapter_state(), job.cfg.wire.dtype),
         "metrics": MetricRecord(metrics),
         "hospital": ConfigRecord({"hospital-id": job.hospital.hospital_id}),
+        "data-card": ConfigRecord(job.data_card(loaded)),
     })
     return Message(content=content, reply_to=msg)
 

@@ -71,6 +71,7 @@ class Federation:
         self.spec = wire.AdapterSpec.of(self.global_state, cfg.wire.dtype)
         self.strategies = [build_strategy(cfg.strategy) for _ in self.schedule.stages]
         self.history: list[RoundRecord] = []
+        self.data_cards: dict[str, dict] = {}  # hospital id -> aggregate counts from its data card
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -160,6 +161,8 @@ class Federation:
             hospital = str(reply.content["hospital"]["hospital-id"]) if "hospital" in reply.content else str(node)
             metrics = dict(reply.content["metrics"])
             record.hospitals.setdefault(hospital, {}).update({f"{phase}.{k}": v for k, v in metrics.items()})
+            if "data-card" in reply.content:
+                self.data_cards[hospital] = dict(reply.content["data-card"])
             if with_arrays:
                 record.client_train_seconds = max(record.client_train_seconds, float(metrics.get("train-seconds", 0)))
             accepted.append(reply)
@@ -213,6 +216,7 @@ class Federation:
             "base_model_bytes": self.base_bytes,
             "adapter_dir": str(adapter_dir),
             "merged_dir": str(merged_dir) if merged_dir else None,
+            "data_cards": self.data_cards,
         }
         lines = ["", "medfed run finished", f"  run folder      {self.run_dir}",
                  f"  stages          {' → '.join(summary['stages'])} ({summary['rounds']} rounds)"]
