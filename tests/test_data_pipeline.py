@@ -58,8 +58,9 @@ def test_synthetic_hospital_is_deidentified_split_and_counted(hospital, tmp_path
     assert train.notes and train.conversations and train.preferences
     assert heldout.notes and heldout.conversations
     assert not any(re.search(r"\b\d{8}\b", n.text) for n in train.notes + heldout.notes)
-    assert prepared.card.identifiers["ID"] >= len(train.notes) + len(heldout.notes)
-    train_patients = {n.patient_id for n in train.notes}
+    progress_notes = [n for n in train.notes + heldout.notes if n.note_id.startswith("hospital-0-n")]
+    assert progress_notes and prepared.card.identifiers["ID"] >= len(progress_notes)  # one MRN each
+    train_patients = {n.patient_id for n in train.notes} - {""}  # knowledge paragraphs have no patient
     assert train_patients.isdisjoint(n.patient_id for n in heldout.notes)
     metrics = prepared.card.to_metrics()
     assert all(isinstance(v, (int, float)) for v in metrics.values())
@@ -75,3 +76,30 @@ def test_split_is_deterministic_by_seed(hospital, tmp_path):
     assert ids(a) == ids(b)
     assert ids(a) != ids(c)
     assert len(a.heldout.notes) == pytest.approx(0.3 * (len(a.train.notes) + len(a.heldout.notes)), abs=2)
+
+
+def test_rerun_hits_the_cache_and_filter_changes_do_not_redo_deid(hospital, tmp_path):
+    cfg = config(**{"data.cache-dir": str(tmp_path / "cache")})
+    deid = FakeDeidentifier()
+    first = prepare_hospital_data(hospital, cfg, deid)
+    calls = deid.calls
+    second = prepare_hospital_data(hospital, cfg, deid)
+    assert (first.card.cache_hit, second.card.cache_hit) == (False, True)
+    assert deid.calls == calls
+    assert second.train.notes == first.train.notes and second.heldout.conversations == first.heldout.conversations
+    assert second.card.identifiers == first.card.identifiers
+    third = prepare_hospital_data(hospital, cfg.replace(**{"data.min-chars": 60}), deid)
+    assert not third.card.cache_hit and deid.calls == calls  # re-filtered from cached de-identified records
+
+
+def test_changed_input_misses_the_cache(tmp_path):
+    folder = tmp_path / "h"
+    generate_hospital(folder, 1, seed=0, scale=10)
+    cfg = config(**{"deid.enabled": False})
+    prepare_hospital_data(folder, cfg)
+    with open(folder / "preferences.jsonl", "a") as f:
+        f.write('{"prompt": "Which drug treats gout flares?", "chosen": "Colchicine treats gout flares.", '
+                '"rejected": "Antibiotics."}\n')
+    again = prepare_hospital_data(folder, cfg)
+    assert not again.card.cache_hit
+    assert (folder / ".medfed-cache").is_dir()

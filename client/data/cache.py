@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from client.data.card import DataCard
+from common.config import RunConfig
 from common.records import Conversation, Message, Note, PreferencePair, StageData
 
 FORMAT_VERSION = 1  # bump when processing changes what a cached entry would contain
@@ -38,6 +39,10 @@ def inputs_digest(data_dir: Path) -> str:
                 h.update(block)
         h.update(b"\0")
     return h.hexdigest()
+
+
+def cache_folder(data_dir: Path, cfg: RunConfig) -> Path:
+    return Path(cfg.data.cache_dir) if cfg.data.cache_dir else data_dir / ".medfed-cache"
 
 
 class DatasetCache:

@@ -59,6 +59,10 @@ class ContaminationIndex:
                 lengths.add(len(words))
         self.lengths = sorted(lengths)
 
+    @classmethod
+    def build(cls, eval_sets: Sequence[str | Path], n: int) -> ContaminationIndex:
+        return cls(eval_texts(eval_sets), n)
+
     def verdict(self, record: Record) -> str | None:
         words = normalized_words(joined_text(record))
         for k in self.lengths:

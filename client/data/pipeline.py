@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
-from client.data.cache import FORMAT_VERSION, DatasetCache, digest, inputs_digest
+from client.data.cache import FORMAT_VERSION, DatasetCache, cache_folder, digest, inputs_digest
 from client.data.card import STAGE_OF, DataCard
 from client.data.contamination import ContaminationIndex
 from client.data.dedup import Deduplicator
@@ -23,6 +24,8 @@ from client.data.quality import QualityFilter
 from client.data.texts import RECORD_LISTS, count, filter_stage, map_stage, texts_of, with_texts
 from common.config import RunConfig
 from common.records import Note, StageData
+
+log = logging.getLogger(__name__)
 
 TokenCounter = Callable[[str], int]
 
@@ -61,7 +64,7 @@ def prepare_hospital_data(data_dir: Path, cfg: RunConfig, deidentifier: Deidenti
                         "deid.enabled is true but no de-identifier was given; refusing to use raw text")
     if not data_dir.is_dir():
         raise DataError(Location(str(data_dir)), "missing-folder", "the hospital data folder does not exist")
-    cache = DatasetCache(Path(cfg.data.cache_dir) if cfg.data.cache_dir else data_dir / ".medfed-cache")
+    cache = DatasetCache(cache_folder(data_dir, cfg))
     deid_key = digest(FORMAT_VERSION, inputs_digest(data_dir), cfg.data.bad_records, cfg.data.max_record_bytes,
                       dataclasses.asdict(cfg.deid), _fingerprint(deidentifier) if cfg.deid.enabled else None)
     index = ContaminationIndex.build(eval_sets, cfg.data.contamination_ngram) \
@@ -174,8 +177,11 @@ def _patient_contexts(identities: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """``privacy.deid.PatientContext`` per patient id of the EHR patients table (none without that table)."""
     if not identities:
         return {}
-    from privacy.deid import PatientContext  # imported late: the client runs without EHR tables too
-
+    try:
+        from privacy.deid import PatientContext  # imported late: privacy.deid loads Presidio
+    except ImportError:
+        log.warning("privacy.deid.PatientContext unavailable: EHR patient deny lists are not applied")
+        return {}
     return {pid: PatientContext(patient_id=pid, **fields) for pid, fields in identities.items()}
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from simulations.synthetic.exports import Visit, write_exports
 from simulations.synthetic.notes import generate_note, make_patient
 from simulations.synthetic.vocab import CONDITIONS, SPECIALTIES, Condition
 
@@ -88,7 +89,7 @@ def generate_hospital(out_dir: Path, index: int, seed: int = 0, scale: int = 200
     n = max(8, int(scale * profile.size))
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    notes, pairs, dialogues, prefs = [], [], [], []
+    notes, pairs, dialogues, prefs, visits = [], [], [], [], []
     start = date(2015, 1, 1)
     for i in range(n):
         condition = rng.choices(conditions, weights)[0]
@@ -96,6 +97,7 @@ def generate_hospital(out_dir: Path, index: int, seed: int = 0, scale: int = 200
         visit = (start + timedelta(days=rng.randrange(0, 3650))).isoformat()
         note = generate_note(rng, patient, condition, profile.facility, visit)
         notes.append({"note_id": f"{profile.name}-n{i:05d}", "patient_id": patient.patient_id, "date": visit, "text": note.text})
+        visits.append(Visit(patient, condition, visit, notes[-1]["note_id"], note.text))
         instruction, output = rng.choice(_qa_templates(condition, rng))
         pairs.append({"instruction": instruction, "input": "", "output": output})
         if i % 3 == 0:
@@ -108,6 +110,8 @@ def generate_hospital(out_dir: Path, index: int, seed: int = 0, scale: int = 200
                        ("dialogues.jsonl", dialogues), ("preferences.jsonl", prefs)):
         with open(out_dir / name, "w", encoding="utf-8") as f:
             f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    focus = sorted(s for s, w in profile.specialty_weights.items() if w == 1.0)
+    write_exports(out_dir, random.Random(f"{seed}-exports-{index}"), visits, focus)
     return profile
 
 
