@@ -190,7 +190,8 @@ def _check(key: str, value: Any, f: dataclasses.Field, section_type: type) -> An
         expected = next(t for t in typing.get_args(expected) if t is not type(None))
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if expected is bool and not isinstance(value, bool) or not isinstance(value, expected):
+    # bool is an int subclass in Python, but `rounds = true` is a mistake, not 1.
+    if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
         raise ConfigError(f"config key '{key}' must be {expected.__name__}, got {type(value).__name__} {value!r}")
     meta = f.metadata
     if meta.get("choices") and value not in meta["choices"]:

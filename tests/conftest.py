@@ -69,3 +69,12 @@ def no_network(monkeypatch):
         raise OSError(f"network access attempted in an offline test: {address!r}")
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def flower_task(monkeypatch):
+    """Flower builds Message objects only inside a run; give the test process a run identity."""
+    from flwr.supercore.task_identity import TaskIdentity
+
+    for field, value in (("_task_id", 1), ("_run_id", 1), ("_node_id", 0)):
+        monkeypatch.setattr(TaskIdentity, field, value)

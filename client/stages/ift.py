@@ -12,7 +12,9 @@ class InstructionTuning:
         self.max_seq_len = max_seq_len
 
     def examples(self, data: StageData) -> list[Example]:
-        return [self.encode(c) for c in data.conversations]
+        """Encoded conversations; one whose replies were all truncated away teaches nothing and is dropped."""
+        encoded = (self.encode(c) for c in data.conversations)
+        return [e for e in encoded if any(label != IGNORE for label in e.labels)]
 
     def encode(self, conversation: Conversation) -> Example:
         """Render with the chat template and label exactly the assistant replies (and their end-of-turn)."""

@@ -1,0 +1,54 @@
+"""The run configuration: defaults match pyproject, and every kind of mistake names the key."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from common.config import ConfigError, RunConfig, reference_markdown
+
+
+def _flatten(table: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def test_pyproject_app_config_is_valid_and_matches_the_defaults():
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    flat = _flatten(pyproject["tool"]["flwr"]["app"]["config"])
+    assert RunConfig.from_flat(flat) == RunConfig()
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("train.roundz", 3, "unknown config key 'train.roundz'; allowed in [train]: train.rounds"),
+    ("trian.rounds", 3, "unknown config key 'trian.rounds'; sections are: run, model"),
+    ("train.rounds", "3", "config key 'train.rounds' must be int, got str"),
+    ("train.rounds", True, "config key 'train.rounds' must be int, got bool"),
+    ("strategy.name", "fedfoo", "allowed values: fedavg, fedprox, fedadam"),
+    ("train.rounds", 0, "config key 'train.rounds' is 0; it must be >= 1"),
+    ("adapter.dropout", 0.95, "config key 'adapter.dropout' is 0.95; it must be <= 0.9"),
+])
+def test_bad_values_name_the_key_and_what_is_allowed(key, value, message):
+    with pytest.raises(ConfigError) as err:
+        RunConfig.from_flat({key: value})
+    assert message in str(err.value)
+
+
+def test_ints_are_accepted_for_floats_and_round_trip():
+    cfg = RunConfig.from_flat({"train.learning-rate": 1, "train.rounds": 5})
+    assert cfg.train.learning_rate == 1.0 and isinstance(cfg.train.learning_rate, float)
+    assert RunConfig.from_flat(cfg.to_flat()) == cfg
+    assert cfg.replace(**{"train.rounds": 7}).train.rounds == 7
+
+
+def test_reference_table_lists_every_key():
+    table = reference_markdown()
+    for key in RunConfig().to_flat():
+        assert f"`{key}`" in table
