@@ -203,6 +203,7 @@ def date_recognizer() -> RegexRecognizer:
         Rule("us-numeric", rf"(?<![\d/.-]){_M}([-/.]){_D}\1(?:\d{{4}}|\d{{2}})(?![\d/]|\.\d)", 0.85),
         Rule("month-day-year", rf"\b{_MONTH_ANY_CASE}\.?[ \t]+{_D}{_ORD}(?:,?[ \t]*{year})?\b", 0.85),
         Rule("day-month-year", rf"\b{_D}{_ORD}[ \t]*(?:of[ \t]+)?{_MONTH_ANY_CASE}\.?(?:,?[ \t]*\d{{4}})?\b", 0.85),
+        Rule("day-mon-year", rf"\b{_D}-{_MONTH_ANY_CASE}-(?:\d{{4}}|\d{{2}})\b", 0.85),
         Rule("month-year", rf"\b{_MONTH_ANY_CASE}\.?,?[ \t]+(?:of[ \t]+)?(?:19|20)\d{{2}}\b", 0.85),
         Rule("numeric-month-year", rf"(?<![\d/.-]){_M}[/-](?:19|20)\d{{2}}(?![\d/])", 0.7),
         Rule("month-day", rf"{_NOT_DATE_BEFORE}(?<![\d/.,-]){_M}/{_D}(?![\d/]|\.\d){_NOT_DATE_AFTER}", 0.6),

@@ -27,7 +27,7 @@ _STREET_KINDS = ("Street", "Avenue", "Road", "Lane", "Drive", "Court", "Way", "P
 _FACILITY_KINDS = ("General Hospital", "Medical Center", "Community Hospital", "Clinic", "Health Center")
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%m-%d-%y", "%m.%d.%Y",
-                "%B %d, %Y", "%B %d %Y", "%b %d, %Y", "%b %d %Y", "%b. %d, %Y", "%d %B %Y", "%d %b %Y",
+                "%d-%b-%Y", "%d-%b-%y", "%B %d, %Y", "%B %d %Y", "%b %d, %Y", "%b %d %Y", "%b. %d, %Y", "%d %B %Y", "%d %b %Y",
                 "%B %Y", "%b %Y", "%m/%Y", "%B %d", "%b %d", "%b. %d", "%m/%d")
 _YEARLESS = {"%B %d", "%b %d", "%b. %d", "%m/%d"}
 _ORDINAL = re.compile(r"(?<=\d)(st|nd|rd|th)\b")
