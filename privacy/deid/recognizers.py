@@ -42,10 +42,11 @@ _TITLE = r"(?:Dr|Drs|Mr|Mrs|Ms|Miss|Mx|Prof|Doctor|Nurse|Sr|Fr|Rev)\.?"
 _CREDENTIAL = (r"(?:M\.?D|D\.?O|R\.?N|N\.?P|PA-C|P\.?A|Ph\.?D|MBBS|FACP|FACC|FACS|CNM|LPN|MSW|LICSW|LCSW|"
                r"PharmD|DDS|DMD|CRNA|APRN|ANP|FNP|DPM|OD|PT|OT|RD)\b\.?")
 # Capitalised words that start sentences or name things but are never a name on their own.
-_NOT_NAME_START = ("(?!(?:" + "|".join(sorted({w.capitalize() for w in STOP_WORDS if w.isalpha()} | {
+NOT_NAME_WORDS = frozenset({w.capitalize() for w in STOP_WORDS if w.isalpha()} | {
     "Seen", "Admitted", "Transferred", "Presented", "Discharged", "Followed", "Patient", "Pt", "Per", "Status",
-    "Dear", "Please", "Call", "Hospital", "Clinic", "Center", "Phone", "Fax", "Pager", "Date", "Time", "Room"}))
-    + r")\b)")
+    "Dear", "Please", "Call", "Hospital", "Clinic", "Center", "Phone", "Fax", "Pager", "Date", "Time", "Room",
+    "Tel", "Telephone", "Electronically", "Signed", "Cultures", "Re", "Insurance", "Portal", "Sincerely"})
+_NOT_NAME_START = "(?!(?:" + "|".join(sorted(NOT_NAME_WORDS)) + r")\b)"
 _ANY_NAME_WORD = rf"(?!{_CREDENTIAL}){_NOT_NAME_START}(?:{_CAP}|{_UPPER}|[A-Z]\.)"
 # Smith, John A | SMITH, JOHN | J. Smith: words joined by one space or a comma, never by a field gap.
 _HEADER_NAME = rf"{_ANY_NAME_WORD}(?:(?:,[ \t]?|[ \t]){_ANY_NAME_WORD}){{0,3}}"
@@ -123,7 +124,7 @@ _NAME_LABELS = ("Name|Patient(?:[ \t]+Name)?|Pt(?:[ \t]+Name)?|PCP|Primary[ \t]+
                 "NOK|Guardian|Interpreter|Social[ \t]+Worker|Case[ \t]+Manager|Therapist|Pharmacist|Dictator|"
                 "Cosigner|Co-signer|Admitting(?:[ \t]+(?:Physician|MD))?|Discharging(?:[ \t]+(?:Physician|MD))?|"
                 "Ordering(?:[ \t]+(?:Physician|Provider|MD))?|Midwife|Mother|Father|Spouse|Proxy|HCP|"
-                "Health[ \t]+Care[ \t]+Proxy|Completed[ \t]+by|Performed[ \t]+by|Verified[ \t]+by|Entered[ \t]+by")
+                "Health[ \t]+Care[ \t]+Proxy|Re|Regarding|Completed[ \t]+by|Performed[ \t]+by|Verified[ \t]+by|Entered[ \t]+by")
 _RELATIVES = ("wife|husband|spouse|partner|son|daughter|mother|father|mom|dad|sister|brother|aunt|uncle|niece|"
               "nephew|grandson|granddaughter|grandmother|grandfather|friend|fianc[eé]e?|girlfriend|boyfriend|"
               "caregiver|guardian|neighbou?r|roommate|sibling|cousin|stepson|stepdaughter|proxy|HCP")
@@ -143,7 +144,7 @@ def name_recognizer() -> RegexRecognizer:
                        rf"(?:{_TITLE}[ \t]+)?(?P<phi>{_HEADER_NAME})", 0.85),
         Rule("cc", rf"(?:^|\b)cc[ \t]*:[ \t]*(?:{_TITLE}[ \t]+)?(?P<phi>{_HEADER_NAME})", 0.8),
         Rule("relative", rf"(?i:\b(?:{_RELATIVES}))(?:'s)?[ \t]*,?[ \t]+(?:(?i:named|is|was)[ \t]+)?(?P<phi>{_CAP}(?:{_SP}{_CAP})?)"
-                         r"(?![ \t]*(?i:disease|syndrome|history|hx|with|had|has|was|is|and|who))", 0.6),
+                         r"(?![ \t]*(?i:disease|syndrome|history|hx|with|had|has|was|is|and|who))", 0.7),
         Rule("subject", rf"(?:^|(?<=[.!?:][ \t]+))(?P<phi>{_NOT_NAME_START}{_NAME})(?={_SP}is{_SP}an?{_SP}\d)", 0.75),
         Rule("signature", rf"^[ \t]*(?:-{{2,}}[ \t]*)?(?P<phi>{_CAP}(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP}){{1,2}})[ \t]*,?[ \t]*$"
                           rf"(?=\n[ \t]*(?:{_CREDENTIAL}|(?i:attending|resident|physician|nurse|pager|md|signed)))", 0.6),
@@ -173,11 +174,11 @@ class ClinicalNerRecognizer(SpacyRecognizer):
     @staticmethod
     def _is_false_positive(entity: str, value: str, following: str) -> bool:
         letters = [c for c in value if c.isalpha()]
-        if len(letters) < 2 or any(c.isdigit() for c in value) or is_medical_term(value):
+        if len(letters) < 2 or any(c.isdigit() for c in value) or any(is_medical_term(w) for w in value.split()):
             return True
         if value.isupper() and len(value) <= 5:  # HPI, CHF, NKDA
             return True
-        if not any(w[:1].isupper() for w in value.split()):
+        if not any(w[:1].isupper() for w in value.split()) or value.split()[0].capitalize() in NOT_NAME_WORDS:
             return True
         if entity == "LOCATION":
             return value.strip(" .,").lower() in NOT_PHI_PLACES
@@ -206,7 +207,8 @@ def date_recognizer() -> RegexRecognizer:
         Rule("day-mon-year", rf"\b{_D}-{_MONTH_ANY_CASE}-(?:\d{{4}}|\d{{2}})\b", 0.85),
         Rule("month-year", rf"\b{_MONTH_ANY_CASE}\.?,?[ \t]+(?:of[ \t]+)?(?:19|20)\d{{2}}\b", 0.85),
         Rule("numeric-month-year", rf"(?<![\d/.-]){_M}[/-](?:19|20)\d{{2}}(?![\d/])", 0.7),
-        Rule("month-day", rf"{_NOT_DATE_BEFORE}(?<![\d/.,-]){_M}/{_D}(?![\d/]|\.\d){_NOT_DATE_AFTER}", 0.6),
+        # "7/10" after "pain" is a score even a few words later ("pain 3/10, improved from 7/10").
+        Rule("month-day", rf"{_NOT_DATE_BEFORE}(?<!(?i:pain)[^.\n]{{0,40}}[ \t](?=\d{{1,2}}/10\b))(?<![\d/.,-]){_M}/{_D}(?![\d/]|\.\d){_NOT_DATE_AFTER}", 0.6),
         Rule("month-name", r"\b(?:January|February|March|April|June|July|August|September|October|November|December)\b", 0.5),
         Rule("holiday", r"\b(?:Christmas(?:[ \t]+Eve)?|Thanksgiving|Easter|New[ \t]+Year's(?:[ \t]+(?:Day|Eve))?|"
                         r"Independence[ \t]+Day|Memorial[ \t]+Day|Labor[ \t]+Day|Halloween|Valentine's[ \t]+Day)\b", 0.6),
@@ -235,7 +237,7 @@ _STREET_SUFFIX = ("(?:Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|Boulevard|Bl
 
 
 def address_recognizer() -> RegexRecognizer:
-    word = rf"(?:{_CAP}|\d+(?:st|nd|rd|th))"
+    word = rf"(?:{_CAP}|\d+(?:st|nd|rd|th)|(?:Route|Rte|County[ \t]+Road|State[ \t]+Route)[ \t]+\d+)"
     unit = r"(?:,?[ \t]+(?i:apt|apartment|suite|ste|unit|#|fl|floor|room|rm)\.?[ \t]*#?[A-Z0-9-]+)?"
     rules = [
         Rule("street", rf"\b\d{{1,6}}[A-Z]?{_SP}(?:[NSEW]\.?{_SP})?(?:{word}{_SP}){{0,3}}{word}{_SP}"
@@ -245,11 +247,13 @@ def address_recognizer() -> RegexRecognizer:
     return RegexRecognizer("STREET_ADDRESS", rules, name="StreetAddressRecognizer")
 
 
-def city_recognizer() -> RegexRecognizer:
+def city_recognizers() -> list[RegexRecognizer]:
     city = rf"(?P<phi>{_CAP}(?:{_SP}{_CAP}){{0,2}}|{_UPPER}(?:{_SP}{_UPPER})?)"
-    rules = [
+    before_state = [
         Rule("city-state-zip", rf"{city},?[ \t]+(?:{_STATE_ABBR}|{_STATE_NAME})\.?,?[ \t]+\d{{5}}\b", 0.85),
         Rule("city-state", rf"{city},[ \t]*(?:(?!(?:{_AMBIGUOUS_STATES})\b)(?:{_STATE_ABBR})|{_STATE_NAME})\b", 0.7),
+    ]
+    by_context = [
         Rule("city-label", rf"(?i:\b(?:city|town|hometown|city/state))[ \t]*:[ \t]*{city}", 0.8),
         Rule("lives-in", rf"(?i:\b(?:lives|living|resides|residing|moved|relocated|born|grew[ \t]+up|home|visiting|"
                          rf"travel(?:l?ed)?|trip)[ \t]+(?:in|to|from|at))[ \t]+{city}", 0.6),
@@ -258,7 +262,9 @@ def city_recognizer() -> RegexRecognizer:
     def not_a_state_or_term(value: str) -> bool:
         return value.lower() not in NOT_PHI_PLACES and not is_medical_term(value)
 
-    return RegexRecognizer("CITY", rules, validate=not_a_state_or_term, name="CityRecognizer")
+    # Before a state any name is a city ("Lebanon, NH", "New York, NY"); elsewhere states and countries stay.
+    return [RegexRecognizer("CITY", before_state, validate=_not_medical, name="CityStateRecognizer"),
+            RegexRecognizer("CITY", by_context, validate=not_a_state_or_term, name="CityByContextRecognizer")]
 
 
 def zip_recognizer() -> RegexRecognizer:
@@ -314,7 +320,7 @@ def phone_recognizer() -> RegexRecognizer:
         Rule("international", r"(?<![\d-])\+\d{1,3}(?:[ \t.-]?\(?\d{1,4}\)?){2,5}(?![\d-])", 0.7),
         Rule("local", r"(?<![\d-])\d{3}-\d{4}(?![\d-])", 0.6),
         Rule("pager-ext", r"(?i:\b(?:pager|pgr|beeper|bpr|ext\.?|extension|phone|tel|fax|cell|mobile|beep|page)\b)"
-                          r"[ \t]*(?:(?i:number|no\.?|#)[ \t]*)?[:#.]?[ \t]*(?P<phi>\d{4,7}|\d-\d{4}|\d{2}-\d{3,4})(?![\d/.])", 0.75),
+                          r"[ \t]*(?:(?i:number|no\.?|#)[ \t]*)?[:#.]?[ \t]*(?P<phi>\d{4,7}|\d-\d{4}|\d{2}-\d{3,4})(?![\d/]|\.\d)", 0.75),
         Rule("x-ext", r"\b[xX](?P<phi>\d{4,6}|\d-\d{4})\b", 0.7),
     ]
     return RegexRecognizer("PHONE", rules, name="ClinicalPhoneRecognizer")
@@ -380,7 +386,7 @@ def clinical_recognizers(ner_strength: float = 0.65) -> list[LocalRecognizer]:
     """Every recognizer of the clinical analyzer (Presidio's own e-mail, URL and IP recognizers included)."""
     return [
         name_recognizer(), ClinicalNerRecognizer(ner_strength=ner_strength), date_recognizer(), age_recognizer(),
-        address_recognizer(), city_recognizer(), zip_recognizer(), hospital_recognizer(), phone_recognizer(),
+        address_recognizer(), *city_recognizers(), zip_recognizer(), hospital_recognizer(), phone_recognizer(),
         ssn_recognizer(), vehicle_recognizer(), unlabelled_id_recognizer(), *labelled_id_recognizers(),
         EmailRecognizer(supported_entity="EMAIL_ADDRESS"), UrlRecognizer(supported_entity="URL"),
         IpRecognizer(supported_entity="IP_ADDRESS"),

@@ -66,10 +66,11 @@ right left bilateral anterior posterior superior inferior medial lateral proxima
 EPONYM_FOLLOWERS = frozenset("""
 disease syndrome sign signs palsy test score scale maneuver manoeuvre catheter criteria classification
 phenomenon reflex triad tumor tumour lymphoma sarcoma ulcer fracture procedure operation equation formula
-law node nodes esophagus membrane body bodies cells cell disorder anomaly malformation hernia cyst
+law node nodes coma esophagus membrane body bodies cells cell disorder anomaly malformation hernia cyst
 """.split())
 
-MEDICAL_TERMS: frozenset[str] = frozenset(EPONYMS + DRUGS + CLINICAL_WORDS)
+MEDICAL_TERMS: frozenset[str] = frozenset(EPONYMS + DRUGS + CLINICAL_WORDS) | EPONYM_FOLLOWERS | frozenset(
+    "coma scale index ratio grade stage class type".split())
 
 # States and countries are not Safe Harbor identifiers (geography below state level is).
 US_STATES = {
