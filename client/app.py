@@ -35,16 +35,18 @@ class Hospital:
 
     hospital_id: str
     data_dir: Path
+    secret_file: Path | None = None  # the hospital's de-identification secret; kept apart from the data
 
     @classmethod
     def from_context(cls, context: Context, cfg: RunConfig) -> Hospital:
         node = context.node_config
+        secret = Path(str(node["deid-secret-file"])).expanduser() if "deid-secret-file" in node else None
         if "data-dir" in node:  # a deployed hospital names its own folder
             data_dir = Path(str(node["data-dir"])).expanduser()
-            return cls(str(node.get("hospital-id", data_dir.name)), data_dir)
+            return cls(str(node.get("hospital-id", data_dir.name)), data_dir, secret)
         if "partition-id" in node:  # a simulated hospital: one folder per partition under data.root
             name = f"hospital-{int(node['partition-id'])}"
-            return cls(name, Path(cfg.data.root).expanduser() / name)
+            return cls(name, Path(cfg.data.root).expanduser() / name, secret)
         raise ConfigError("node config needs 'data-dir' (path of this hospital's data folder) "
                           "and optionally 'hospital-id'")
 
@@ -80,31 +82,32 @@ class RoundJob:
 
     def data_card(self, loaded: LoadedModel) -> dict[str, int | float]:
         """Aggregate counts about this hospital's data: the only thing about it the server learns."""
-        return _prepared(self.cfg, self.hospital.data_dir, loaded.tokenizer).card.to_metrics()
+        return _prepared(self.cfg, self.hospital, loaded.tokenizer).card.to_metrics()
 
     def examples(self, loaded: LoadedModel, split: str) -> list:
-        return _stage_examples(self.cfg, self.hospital.data_dir, self.stage.kind, self.stage.max_seq_len,
-                               split, loaded.tokenizer)
+        return _stage_examples(self.cfg, self.hospital, self.stage.kind, self.stage.max_seq_len, split,
+                               loaded.tokenizer)
 
 
 @functools.lru_cache(maxsize=8)
-def _prepared(cfg: RunConfig, data_dir: Path, tokenizer) -> PreparedData:
+def _prepared(cfg: RunConfig, hospital: Hospital, tokenizer) -> PreparedData:
     """Each hospital's data is prepared once per process (and cached on disk across processes)."""
-    return prepare_hospital_data(data_dir, cfg, deidentifier=_deidentifier(cfg),
+    return prepare_hospital_data(hospital.data_dir, cfg, deidentifier=_deidentifier(cfg, hospital),
                                  count_tokens=lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]))
 
 
-def _deidentifier(cfg: RunConfig):
+def _deidentifier(cfg: RunConfig, hospital: Hospital):
     if not cfg.deid.enabled:
         return None
     from privacy.deid import Deidentifier  # heavy (spaCy): imported only when de-identification is on
 
-    return Deidentifier.from_config(cfg.deid, secret=None)
+    secret = hospital.secret_file.read_bytes().strip() if hospital.secret_file else None
+    return Deidentifier.from_config(cfg.deid, secret=secret)
 
 
 @functools.lru_cache(maxsize=16)
-def _stage_examples(cfg: RunConfig, data_dir: Path, kind: str, max_seq_len: int, split: str, tokenizer) -> list:
-    prepared = _prepared(cfg, data_dir, tokenizer)
+def _stage_examples(cfg: RunConfig, hospital: Hospital, kind: str, max_seq_len: int, split: str, tokenizer) -> list:
+    prepared = _prepared(cfg, hospital, tokenizer)
     data = prepared.train if split == "train" else prepared.heldout
     return objective_for(kind, tokenizer, max_seq_len).examples(data)
 

@@ -42,8 +42,9 @@ class RoundRecord:
     rejected: list = field(default_factory=list)  # (node id, reason) of replies left out
     bytes_down: int = 0  # adapter bytes sent to hospitals this round
     bytes_up: int = 0  # adapter bytes received from hospitals this round
-    seconds: float = 0.0
-    client_train_seconds: float = 0.0  # slowest hospital's local training time
+    seconds: float = 0.0  # the whole round
+    train_seconds: float = 0.0  # sending the adapter out until the aggregate is formed
+    evaluate_seconds: float = 0.0
 
 
 def _to_arrayrecord(state: dict[str, torch.Tensor]) -> ArrayRecord:
@@ -113,6 +114,7 @@ class Federation:
         else:
             log.warning("round %d: only %d usable replies (strategy.min-nodes=%d); global adapter kept",
                         server_round, len(accepted), self.cfg.strategy.min_nodes)
+        record.train_seconds = time.perf_counter() - started
 
         # Evaluate the new global adapter on every hospital's held-out split.
         last = server_round == self.schedule.total_rounds
@@ -124,6 +126,7 @@ class Federation:
             accepted = self._accept(replies, record, with_arrays=False)
             if accepted:
                 record.evaluate = dict(strategy.aggregate_evaluate(server_round, accepted) or {})
+            record.evaluate_seconds = time.perf_counter() - started - record.train_seconds
 
         record.seconds = time.perf_counter() - started
         self._log_round(record, stage, round_in_stage)
@@ -163,8 +166,6 @@ class Federation:
             record.hospitals.setdefault(hospital, {}).update({f"{phase}.{k}": v for k, v in metrics.items()})
             if "data-card" in reply.content:
                 self.data_cards[hospital] = dict(reply.content["data-card"])
-            if with_arrays:
-                record.client_train_seconds = max(record.client_train_seconds, float(metrics.get("train-seconds", 0)))
             accepted.append(reply)
         return accepted
 

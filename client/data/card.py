@@ -32,6 +32,7 @@ class DataCard:
     steps: list[StepCounts] = field(default_factory=list)
     identifiers: dict[str, int] = field(default_factory=dict)  # identifier type -> occurrences replaced
     residual_identifiers: int = 0
+    residual_rate: float = 0.0  # share of de-identified texts the second pass still flags
     split: dict[str, dict[str, int]] = field(default_factory=dict)  # kind -> {"train": n, "heldout": n}
     tokens: dict[str, dict[str, int]] = field(default_factory=dict)  # stage -> {"train": n, "heldout": n}
     cache_hit: bool = False
@@ -43,7 +44,8 @@ class DataCard:
     def to_metrics(self) -> dict[str, int | float]:
         """Flat aggregate numbers, safe to send to the server (Flower metrics take int and float values)."""
         m: dict[str, int | float] = {"data.cache-hit": int(self.cache_hit),
-                                     "data.identifiers.residual": self.residual_identifiers}
+                                     "data.identifiers.residual": self.residual_identifiers,
+                                     "data.identifiers.residual-rate": self.residual_rate}
         m.update({f"data.files.{k}": v for k, v in self.files.items()})
         m.update({f"data.bad-input.{r}": v for r, v in self.bad_input.items()})
         for s in self.steps:

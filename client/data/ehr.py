@@ -66,8 +66,8 @@ class EhrTables:
             names = tuple(str(row[k]) for k in ("first_name", "last_name") if row.get(k))
             out[str(row.get("patient_id"))] = {
                 "names": names + ((" ".join(names),) if len(names) > 1 else ()),
-                "mrn": str(row.get("mrn") or ""), "birth_date": str(row.get("birth_date") or ""),
-                "address": str(row.get("address") or "")}
+                "mrn": str(row.get("mrn") or "") or None, "birth_date": str(row.get("birth_date") or "") or None,
+                "addresses": (str(row["address"]),) if row.get("address") else ()}
         return out
 
 

@@ -112,7 +112,7 @@ def _load_and_deidentify(data_dir: Path, cfg: RunConfig, deidentifier: Deidentif
     data = loaded.data
     _record(card, "load", data, data, {})
     if cfg.deid.enabled:
-        data = deidentify(data, deidentifier, loaded.identities, card)
+        data = deidentify(data, deidentifier, loaded.identities, card, cfg.deid.max_residual_rate)
     return data, card
 
 
@@ -144,8 +144,12 @@ def _record(card: DataCard, step: str, before: StageData, after: StageData,
 
 
 def deidentify(data: StageData, deidentifier: Deidentifier, identities: dict[str, dict[str, Any]],
-               card: DataCard, batch_size: int = 256) -> StageData:
-    """Every text of every record through ``deidentifier``, notes with their patient's deny list when known."""
+               card: DataCard, max_residual_rate: float, batch_size: int = 256) -> StageData:
+    """Every text of every record through ``deidentifier``, notes with their patient's deny list when known.
+
+    Raises ``privacy.deid.ResidualRateExceeded`` (the hospital refuses to train) when the second pass
+    still finds PHI-shaped text in more than ``max_residual_rate`` of the texts.
+    """
     records = [(kind, r) for kind in RECORD_LISTS for r in getattr(data, kind)]
     texts, owners, patients = [], [], []
     contexts = _patient_contexts(identities)
@@ -166,6 +170,11 @@ def deidentify(data: StageData, deidentifier: Deidentifier, identities: dict[str
         by_type.update(result.counts)
         card.residual_identifiers += result.residual
     card.identifiers = dict(by_type)
+    card.residual_rate = sum(r.residual > 0 for r in results) / max(1, len(results))
+    if card.residual_rate > max_residual_rate:
+        from privacy.deid import check_residual_rate  # imported late: privacy.deid loads Presidio
+
+        check_residual_rate(results, max_residual_rate)
     out = StageData()
     for (kind, record), record_texts in zip(records, new_texts):
         getattr(out, kind).append(with_texts(record, record_texts))
