@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import random
+import resource
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,6 +134,7 @@ def train(msg: Message, context: Context) -> Message:
         "train-seconds": report.seconds,
         "tokens-per-second": report.tokens_per_second,
         "quantized-4bit": int(loaded.quantization == "nf4"),
+        "peak-rss-mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # Linux reports KiB
         "stage-index": job.stage_index,
     }
     content = RecordDict({

@@ -231,3 +231,22 @@ def reference_markdown() -> str:
                 allowed = f"{meta.get('min', '')} … {meta.get('max') if meta.get('max') is not None else ''}"
             lines.append(f"| `{section}.{f.name.replace('_', '-')}` | `{f.default}` | {allowed} | {meta['doc']} |")
     return "\n".join(lines)
+
+
+def reference_toml() -> str:
+    """The ``[tool.flwr.app.config]`` table for pyproject.toml: every key at its default.
+
+    ``flwr run --run-config`` only overrides keys that pyproject declares, so it declares them all.
+    """
+    lines = ["[tool.flwr.app.config]"]
+    for key, value in RunConfig().to_flat().items():
+        rendered = ("true" if value else "false") if isinstance(value, bool) else (
+            f'"{value}"' if isinstance(value, str) else repr(value))
+        lines.append(f"{key} = {rendered}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(reference_toml() if "--toml" in sys.argv else reference_markdown())

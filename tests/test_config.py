@@ -20,10 +20,21 @@ def _flatten(table: dict, prefix: str = "") -> dict:
     return out
 
 
-def test_pyproject_app_config_is_valid_and_matches_the_defaults():
-    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+ROOT = Path(__file__).parents[1]
+
+
+def test_pyproject_declares_every_key_at_its_default():
+    # `flwr run --run-config` can only override keys that pyproject declares.
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     flat = _flatten(pyproject["tool"]["flwr"]["app"]["config"])
+    assert set(flat) == set(RunConfig().to_flat()), "regenerate with: python -m common.config --toml"
     assert RunConfig.from_flat(flat) == RunConfig()
+
+
+def test_readme_reference_is_current():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- config-reference:start -->\n", 1)[1].split("\n<!-- config-reference:end -->")[0]
+    assert block == reference_markdown(), "regenerate with: python -m common.config"
 
 
 @pytest.mark.parametrize("key, value, message", [
@@ -50,5 +61,4 @@ def test_ints_are_accepted_for_floats_and_round_trip():
 
 def test_reference_table_lists_every_key():
     table = reference_markdown()
-    for key in RunConfig().to_flat():
-        assert f"`{key}`" in table
+    assert all(f"`{key}`" in table for key in RunConfig().to_flat())
