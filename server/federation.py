@@ -154,14 +154,15 @@ class Federation:
                 log.warning("round %d %s: hospital node %d failed: %s", record.server_round, phase, node,
                             reply.error.reason)
                 continue
-            if with_arrays:
-                try:
+            try:
+                if with_arrays:
                     wire.validate(reply.content["arrays"], self.spec)
-                    check_metrics(reply.content["metrics"])
-                except (wire.WireError, UpdateRejected, KeyError) as exc:
-                    record.rejected.append((node, f"{phase}: {exc}"))
-                    log.warning("round %d: rejected update from node %d: %s", record.server_round, node, exc)
-                    continue
+                check_metrics(reply.content["metrics"])
+            except (wire.WireError, UpdateRejected, KeyError) as exc:
+                record.rejected.append((node, f"{phase}: {exc}"))
+                log.warning("round %d: rejected %s reply from node %d: %s", record.server_round, phase, node, exc)
+                continue
+            if with_arrays:
                 record.bytes_up += wire.record_bytes(reply.content["arrays"])
                 reply.content["arrays"] = _to_arrayrecord(wire.decode(reply.content["arrays"]))
             hospital = str(reply.content["hospital"]["hospital-id"]) if "hospital" in reply.content else str(node)
