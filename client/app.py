@@ -12,10 +12,12 @@ import resource
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
 from client.data import PreparedData, prepare_hospital_data
+from client.outbox import check_reply
 from client.stages import objective_for
 from client.train import evaluate as evaluate_loss
 from client.train import train_round
@@ -120,6 +122,9 @@ def train(msg: Message, context: Context) -> Message:
     objective = objective_for(job.stage.kind, loaded.tokenizer, job.stage.max_seq_len)
     examples = job.examples(loaded, "train")
     rng = random.Random(f"{job.cfg.run.seed}-{job.hospital.hospital_id}-{job.server_round}")
+    # Adapter dropout draws from torch's RNG: seeding it per round makes a resumed run repeat a lost round exactly.
+    torch.manual_seed(random.Random(f"torch-{job.cfg.run.seed}-{job.hospital.hospital_id}-{job.server_round}")
+                      .getrandbits(63))
     report = train_round(loaded.model, objective, examples, job.stage, round_in_stage=job.round_in_stage, rng=rng,
                          proximal_mu=job.proximal_mu, weight_decay=job.cfg.train.weight_decay,
                          max_grad_norm=job.cfg.train.max_grad_norm)
@@ -137,13 +142,14 @@ def train(msg: Message, context: Context) -> Message:
         "peak-rss-mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # Linux reports KiB
         "stage-index": job.stage_index,
     }
+    adapter = loaded.adapter_state()
     content = RecordDict({
-        "arrays": wire.encode(loaded.adapter_state(), job.cfg.wire.dtype),
+        "arrays": wire.encode(adapter, job.cfg.wire.dtype),
         "metrics": MetricRecord(metrics),
         "hospital": ConfigRecord({"hospital-id": job.hospital.hospital_id}),
         "data-card": ConfigRecord(job.data_card(loaded)),
     })
-    return Message(content=content, reply_to=msg)
+    return Message(content=check_reply(content, set(adapter)), reply_to=msg)
 
 
 @app.evaluate()
@@ -157,4 +163,4 @@ def evaluate(msg: Message, context: Context) -> Message:
         "metrics": MetricRecord({"num-examples": scored, "eval-loss": loss, "stage-index": job.stage_index}),
         "hospital": ConfigRecord({"hospital-id": job.hospital.hospital_id}),
     })
-    return Message(content=content, reply_to=msg)
+    return Message(content=check_reply(content, adapter_names=set()), reply_to=msg)

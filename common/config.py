@@ -101,6 +101,14 @@ class StrategySection:
 
 
 @dataclass(frozen=True)
+class ValidationSection:
+    norm_factor: float = option(10.0, "Reject an update whose distance from the global adapter is over this many times "
+                                "the median distance of the other replies in the round (0 disables).", min=0.0)
+    max_update_norm: float = option(0.0, "Reject an update whose distance from the global adapter exceeds this "
+                                    "L2 norm (0 disables).", min=0.0)
+
+
+@dataclass(frozen=True)
 class DataSection:
     root: str = option(".medfed/hospitals",
                        "Simulation: folder holding one sub-folder per hospital (hospital-0, hospital-1, ...). "
@@ -165,6 +173,7 @@ class RunConfig:
     schedule: ScheduleSection = field(default_factory=ScheduleSection)
     train: TrainSection = field(default_factory=TrainSection)
     strategy: StrategySection = field(default_factory=StrategySection)
+    validation: ValidationSection = field(default_factory=ValidationSection)
     data: DataSection = field(default_factory=DataSection)
     deid: DeidSection = field(default_factory=DeidSection)
     simulation: SimulationSection = field(default_factory=SimulationSection)

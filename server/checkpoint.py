@@ -27,8 +27,12 @@ class Checkpointer:
         self.dir = run_dir / "checkpoints"
         self.dir.mkdir(parents=True, exist_ok=True)
 
+    def path(self, server_round: int, part: str = "") -> Path:
+        """The adapter checkpoint of a round, or a companion file (``part="strategy"``) written before it."""
+        return self.dir / f"round-{server_round:05d}{'.' + part if part else ''}.safetensors"
+
     def save(self, server_round: int, state: dict[str, torch.Tensor], meta: dict) -> Path:
-        path = self.dir / f"round-{server_round:05d}.safetensors"
+        path = self.path(server_round)
         tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
         save_file({k: v.contiguous() for k, v in state.items()}, str(tmp), metadata={"meta": json.dumps(meta)})
         os.replace(tmp, path)

@@ -22,9 +22,11 @@ from common import wire
 from common.config import RunConfig
 from common.model import build_adapter_model
 from common.stages import Schedule, build_schedule
+from server import strategy_state
 from server.checkpoint import Checkpointer, atomic_write_bytes
 from server.export import export_adapter
 from server.strategies import build_strategy
+from server.validation import NormOutlierRule, UpdateRejected, check_metrics, update_norm
 
 log = get_logger("server")
 
@@ -73,6 +75,7 @@ class Federation:
         self.strategies = [build_strategy(cfg.strategy) for _ in self.schedule.stages]
         self.history: list[RoundRecord] = []
         self.data_cards: dict[str, dict] = {}  # hospital id -> aggregate counts from its data card
+        self.norm_rule = NormOutlierRule.from_config(cfg.validation)
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -88,6 +91,8 @@ class Federation:
             self.history.append(record)
             with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
                 f.write(json.dumps(record.__dict__) + "\n")
+            strategy_state.save(self.checkpoints.path(server_round, "strategy"), self.strategies,
+                                {"data_cards": self.data_cards})
             self.checkpoints.save(server_round, self.global_state,
                                   {"server_round": server_round, "stage_index": record.stage_index})
         adapter_dir, merged_dir = export_adapter(self.model, self.global_state, self.run_dir, self.cfg)
@@ -106,7 +111,7 @@ class Federation:
         messages = list(strategy.configure_train(server_round, _to_arrayrecord(self.global_state), config, self.grid))
         record.bytes_down += self._prepare_outgoing(messages)
         replies = list(self.grid.send_and_receive(messages, timeout=self.cfg.strategy.round_timeout))
-        accepted = self._accept(replies, record, with_arrays=True)
+        accepted = self._reject_outliers(self._accept(replies, record, with_arrays=True), record)
         if len(accepted) >= self.cfg.strategy.min_nodes:
             arrays, metrics = strategy.aggregate_train(server_round, accepted)
             self.global_state = _from_arrayrecord(arrays)
@@ -152,13 +157,15 @@ class Federation:
                 log.warning("round %d %s: hospital node %d failed: %s", record.server_round, phase, node,
                             reply.error.reason)
                 continue
-            if with_arrays:
-                try:
+            try:
+                if with_arrays:
                     wire.validate(reply.content["arrays"], self.spec)
-                except (wire.WireError, KeyError) as exc:
-                    record.rejected.append((node, f"{phase}: {exc}"))
-                    log.warning("round %d: rejected update from node %d: %s", record.server_round, node, exc)
-                    continue
+                check_metrics(reply.content["metrics"])
+            except (wire.WireError, UpdateRejected, KeyError) as exc:
+                record.rejected.append((node, f"{phase}: {exc}"))
+                log.warning("round %d: rejected %s reply from node %d: %s", record.server_round, phase, node, exc)
+                continue
+            if with_arrays:
                 record.bytes_up += wire.record_bytes(reply.content["arrays"])
                 reply.content["arrays"] = _to_arrayrecord(wire.decode(reply.content["arrays"]))
             hospital = str(reply.content["hospital"]["hospital-id"]) if "hospital" in reply.content else str(node)
@@ -167,7 +174,19 @@ class Federation:
             if "data-card" in reply.content:
                 self.data_cards[hospital] = dict(reply.content["data-card"])
             accepted.append(reply)
-        return accepted
+        # A fixed order makes aggregation bit-for-bit reproducible whatever order replies arrived in.
+        return sorted(accepted, key=lambda r: str(r.content["hospital"]["hospital-id"]) if "hospital" in r.content
+                      else str(r.metadata.src_node_id))
+
+    def _reject_outliers(self, accepted: list[Message], record: RoundRecord) -> list[Message]:
+        """Drop updates that ``validation`` calls norm outliers; log and record them with their node id."""
+        norms = {reply.metadata.src_node_id: update_norm(_from_arrayrecord(reply.content["arrays"]), self.global_state)
+                 for reply in accepted}
+        outliers = self.norm_rule.outliers(norms)
+        for node, reason in outliers.items():
+            record.rejected.append((node, f"train: {reason}"))
+            log.warning("round %d: rejected update from node %d: %s", record.server_round, node, reason)
+        return [reply for reply in accepted if reply.metadata.src_node_id not in outliers]
 
     # -- resume, logging, summary -----------------------------------------------------------------
 
@@ -186,6 +205,9 @@ class Federation:
             raise ValueError(f"checkpoint of round {server_round} in {self.checkpoints.dir} does not match this "
                              f"run's adapter; use another run.name or run.resume=false")
         self.global_state = state
+        state_file = self.checkpoints.path(server_round, "strategy")
+        if state_file.exists():
+            self.data_cards = strategy_state.load(state_file, self.strategies)["data_cards"]
         metrics_file = self.run_dir / "metrics.jsonl"
         if metrics_file.exists():
             rows = [json.loads(line) for line in metrics_file.read_text().splitlines() if line.strip()]

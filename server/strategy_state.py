@@ -1,0 +1,86 @@
+"""The optimiser state inside Flower's strategies, saved beside each round's adapter checkpoint.
+
+A restarted coordinator must continue exactly where it stopped: the global adapter alone is not enough
+for stateful server optimisers (FedAdam/FedYogi keep moments ``m_t``/``v_t``, FedAvgM a momentum vector,
+both the arrays they last sent). Flower's strategies keep that state in plain attributes and have no
+state-dict API, so this module reads and writes those attributes by name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from flwr.app import Array, ArrayRecord
+from flwr.serverapp.strategy import Strategy
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+# Attributes of Flower 1.41 strategies that change from round to round (see fedopt.py, fedadam.py, fedavgm.py).
+STATE_ATTRIBUTES = ("current_arrays", "m_t", "v_t", "momentum_vector")
+
+
+def _flatten(value) -> tuple[str, dict[str, np.ndarray]] | None:
+    """(kind, name -> array) for the container types those attributes hold, None when unset."""
+    if value is None:
+        return None
+    if isinstance(value, ArrayRecord):
+        return "arrayrecord", {k: v.numpy() for k, v in value.items()}
+    if isinstance(value, dict):
+        return "dict", dict(value)
+    if isinstance(value, list):
+        return "list", {str(i): v for i, v in enumerate(value)}
+    raise TypeError(f"unsupported strategy state of type {type(value).__name__}")
+
+
+def _unflatten(kind: str, arrays: dict[str, np.ndarray]):
+    if kind == "arrayrecord":
+        return ArrayRecord({k: Array(v) for k, v in arrays.items()})
+    if kind == "dict":
+        return arrays
+    return [arrays[str(i)] for i in range(len(arrays))]
+
+
+def capture(strategies: list[Strategy]) -> tuple[dict[str, torch.Tensor], dict]:
+    """The strategies' state as tensors ``"<stage>/<attribute>/<name>"`` plus a JSON layout to rebuild it."""
+    tensors, layout = {}, {}
+    for index, strategy in enumerate(strategies):
+        for attribute in STATE_ATTRIBUTES:
+            flat = _flatten(getattr(strategy, attribute, None))
+            if flat is None:
+                continue
+            kind, arrays = flat
+            layout[f"{index}/{attribute}"] = {"kind": kind, "dtypes": {k: str(np.asarray(v).dtype)
+                                                                       for k, v in arrays.items()}}
+            for name, array in arrays.items():
+                tensors[f"{index}/{attribute}/{name}"] = torch.from_numpy(np.ascontiguousarray(array)).clone()
+    return tensors, layout
+
+
+def restore(strategies: list[Strategy], tensors: dict[str, torch.Tensor], layout: dict) -> None:
+    """Put state produced by ``capture`` back into freshly built strategies of the same configuration."""
+    for key, entry in layout.items():
+        index, attribute = key.split("/")
+        prefix = f"{key}/"
+        arrays = {name[len(prefix):]: t.numpy().astype(entry["dtypes"][name[len(prefix):]])
+                  for name, t in tensors.items() if name.startswith(prefix)}
+        setattr(strategies[int(index)], attribute, _unflatten(entry["kind"], arrays))
+
+
+def save(path: Path, strategies: list[Strategy], extra: dict) -> None:
+    """Write the strategies' state and a JSON ``extra`` (e.g. data cards) atomically."""
+    tensors, layout = capture(strategies)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    save_file(tensors, str(tmp), metadata={"layout": json.dumps(layout), "extra": json.dumps(extra)})
+    os.replace(tmp, path)
+
+
+def load(path: Path, strategies: list[Strategy]) -> dict:
+    """Restore the strategies from ``path``; returns the JSON ``extra`` saved with them."""
+    with safe_open(str(path), "pt") as f:
+        metadata = f.metadata()
+    restore(strategies, load_file(str(path)), json.loads(metadata["layout"]))
+    return json.loads(metadata["extra"])

@@ -1,0 +1,107 @@
+"""The deployment engine end to end on 127.0.0.1: TLS, SuperNode authentication, a two-round run, refusals,
+and an audit of every reply that reached the coordinator.
+
+Slow by nature (Flower starts a process per ClientApp message): about two minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.deploy.harness import LocalDeployment, stage_app
+from tests.federation_harness import make_hospitals
+
+pytestmark = pytest.mark.slow
+
+CANARY = "Zebulon Quillfeather, MRN 99887766, canary-7f3a"
+
+
+def _plant_canaries(hospital_dir) -> list[str]:
+    """Add a training record carrying a unique fake identity; return it with a few real synthetic MRNs."""
+    with open(hospital_dir / "instructions.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps({"instruction": f"Summarise the visit of {CANARY}.", "input": "",
+                            "output": f"{CANARY} was seen for chest pain; troponin ordered."}) + "\n")
+    notes = (hospital_dir / "notes.jsonl").read_text()
+    return [CANARY, "Quillfeather", "99887766", *re.findall(r"MRN: (\d{8})", notes)[:5]]
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory, tiny_model_dir):
+    root = tmp_path_factory.mktemp("deploy")
+    hospitals = make_hospitals(root / "hospitals", count=2)
+    canaries = [c for h in hospitals for c in _plant_canaries(h)]
+    link = LocalDeployment(root)
+    try:
+        link.start_superlink()
+        for index, data_dir in enumerate(hospitals):
+            private_key, public_key = link.new_node_key(f"hospital-{index}")
+            link.register(public_key)
+            link.start_supernode(f"hospital-{index}", private_key, data_dir)
+        link.wait_for_log(link.superlink_log, "Activated node_id", count=2)
+        app_dir = stage_app(root / "app")
+        run_config = " ".join(f"{k}={json.dumps(v)}" for k, v in {
+            "model.name": str(tiny_model_dir), "model.quantization": "none", "adapter.target-modules": "all-linear",
+            "adapter.rank": 2, "train.rounds": 2, "train.local-steps": 2, "train.batch-size": 2,
+            "train.max-seq-len": 64, "train.eval-every": 100, "train.eval-batches": 1, "deid.enabled": False,
+            # the FAB cannot carry .txt files, so the quality filter's word list is missing on SuperNodes
+            "data.quality-filter": False, "strategy.round-timeout": 300.0, "run.name": "deployed",
+            "run.output-dir": str(root / "runs")}.items())
+        result = link.run_app(app_dir, run_config, timeout=480)
+        yield link, root / "runs", canaries, result
+    finally:
+        link.close()
+
+
+def test_two_round_federation_over_tls_with_authenticated_nodes_completes(deployment):
+    _, runs, _, result = deployment
+    summary = json.loads((runs / "deployed" / "summary.json").read_text())
+    rounds = [json.loads(line) for line in (runs / "deployed" / "metrics.jsonl").read_text().splitlines()]
+    assert summary["rounds"] == 2 and len(rounds) == 2, result.stdout[-3000:]
+    for record in rounds:
+        assert record["rejected"] == []
+        assert sorted(h for h, m in record["hospitals"].items() if "train.train-loss" in m) == [
+            "hospital-0", "hospital-1"]
+    assert all(loss is not None for loss in summary["train_loss"])
+    assert summary["eval_loss"][-1] is not None
+
+
+def test_every_reply_holds_only_adapter_tensors_and_numbers_and_no_phi(deployment):
+    _, runs, canaries, _ = deployment
+    audit = runs / "audit"
+    replies = [json.loads(line) for line in (audit / "replies.jsonl").read_text().splitlines()]
+    assert len(replies) == 2 * 2 + 2  # two training rounds and one evaluation, two hospitals each
+    for reply in replies:
+        assert reply["error"] is None
+        assert set(reply["records"]) <= {"arrays", "metrics", "hospital", "data-card"}
+        for name, record in reply["records"].items():
+            if record["kind"] == "arrays":
+                assert record["tensors"] and all(".lora_A." in k or ".lora_B." in k for k in record["tensors"])
+                assert {t["dtype"] for t in record["tensors"].values()} == {"float16"}
+            elif name == "hospital":
+                assert record["values"].keys() == {"hospital-id"}
+            else:
+                assert all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                           for v in record["values"].values()), name
+    for blob in audit.glob("*.bin"):
+        data = blob.read_bytes()
+        for canary in canaries:
+            assert canary.encode() not in data and canary.encode("utf-16-le") not in data, blob.name
+
+
+def test_node_with_an_unregistered_key_is_refused(deployment):
+    link, *_ = deployment
+    private_key, _ = link.new_node_key("rogue")  # never registered
+    node = link.start_supernode("rogue", private_key, link.root, max_wait=5)
+    assert node.wait(timeout=90) != 0
+    assert "No SuperNode found with the given public key" in link.superlink_log.read_text()
+
+
+def test_node_without_tls_is_refused(deployment):
+    link, *_ = deployment
+    before = link.superlink_log.read_text().count("Activated node_id")
+    node = link.start_supernode("plaintext", None, link.root, tls=False, max_wait=5)
+    assert node.wait(timeout=90) != 0
+    assert link.superlink_log.read_text().count("Activated node_id") == before
