@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.config import ConfigError, DPSection
+from common.stages import Stage
 from common.logs import get_logger
 from privacy.dp.calibrate import noise_for_budget
+from privacy.dp.engine import DPStep
 from privacy.dp.ledger import LedgerEntry, PrivacyBudgetExhausted, PrivacyLedger
 
 log = get_logger("dp")
@@ -25,6 +27,13 @@ class PrivacyAccount:
     cfg: DPSection
     ledger: PrivacyLedger
     path: Path  # the hospital's own copy of the ledger: survives restarts of every process
+
+    @classmethod
+    def for_hospital(cls, cfg: DPSection, run_name: str, data_dir: Path, state_record=None, *,
+                     fresh: bool = False) -> PrivacyAccount:
+        """The account of the hospital whose data is in ``data_dir``: its ledger lives beside its data."""
+        folder = Path(cfg.ledger_dir).expanduser() if cfg.ledger_dir else data_dir / ".medfed-privacy"
+        return cls.open(cfg, folder / f"{run_name}.json", state_record, fresh=fresh)
 
     @classmethod
     def open(cls, cfg: DPSection, path: Path, state_record=None, *, fresh: bool = False) -> PrivacyAccount:
@@ -62,6 +71,21 @@ class PrivacyAccount:
                 f"privacy budget spent: ε={self.ledger.epsilon():.3f} of {self.cfg.target_epsilon:g} (δ={self.cfg.delta:g}) "
                 f"after {self.ledger.steps} DP steps; {entry.steps} more steps would reach ε={after:.3f}. "
                 f"This hospital does not train any more in this run.")
+
+    def next_round(self, server_round: int, stage: Stage, num_examples: int,
+                   plan: list[tuple[float, int]]) -> tuple[LedgerEntry, DPStep]:
+        """The DP-SGD steps this round may take, admitted against the budget (or ``PrivacyBudgetExhausted``)."""
+        sigma = self.noise_multiplier(plan)
+        entry = LedgerEntry(server_round, stage.name, sigma, min(1.0, stage.batch_size / num_examples),
+                            stage.local_steps)
+        self.admit(entry)
+        return entry, DPStep(sigma, self.cfg.max_grad_norm, stage.batch_size)
+
+    def metrics(self) -> dict[str, float | int]:
+        """What the hospital reports every round: ε spent so far for the whole run, and how."""
+        last = self.ledger.entries[-1].noise_multiplier if self.ledger.entries else 0.0
+        return {"dp-epsilon": self.ledger.epsilon(), "dp-delta": self.cfg.delta, "dp-steps": self.ledger.steps,
+                "dp-noise-multiplier": last, "dp-target-epsilon": self.cfg.target_epsilon}
 
     def record(self, entry: LedgerEntry) -> float:
         """Add ``entry``, save the ledger, return ε spent so far."""
