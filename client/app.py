@@ -25,11 +25,15 @@ from common.logs import get_logger
 from common import wire
 from common.config import ConfigError, RunConfig
 from common.model import LoadedModel, shared_adapter_model
-from common.stages import Stage
+from common.stages import Stage, build_schedule
+from privacy.dp import STATE_KEY as DP_STATE_KEY
+from privacy.dp import PrivacyAccount
+from privacy.dp.client_level import clip_update
+from privacy.secagg import secagg_mod
 
 log = get_logger(__name__.rsplit(".", 1)[-1])
 
-app = ClientApp()
+app = ClientApp(mods=[secagg_mod])  # SecAgg+ rounds only; every other message passes untouched
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,15 @@ class RoundJob:
         return _stage_examples(self.cfg, self.hospital, self.stage.kind, self.stage.max_seq_len, split,
                                loaded.tokenizer)
 
+    def dp_plan(self, loaded: LoadedModel) -> list[tuple[float, int]]:
+        """(sample rate, steps) of every stage of the run at this hospital: what the ε budget must cover."""
+        plan = []
+        for stage in build_schedule(self.cfg).stages:
+            n = len(_stage_examples(self.cfg, self.hospital, stage.kind, stage.max_seq_len, "train",
+                                    loaded.tokenizer))
+            plan.append((min(1.0, stage.batch_size / max(1, n)), stage.rounds * stage.local_steps))
+        return plan
+
 
 @functools.lru_cache(maxsize=8)
 def _prepared(cfg: RunConfig, hospital: Hospital, tokenizer) -> PreparedData:
@@ -125,9 +138,15 @@ def train(msg: Message, context: Context) -> Message:
     # Adapter dropout draws from torch's RNG: seeding it per round makes a resumed run repeat a lost round exactly.
     torch.manual_seed(random.Random(f"torch-{job.cfg.run.seed}-{job.hospital.hospital_id}-{job.server_round}")
                       .getrandbits(63))
+    account, dp_entry, dp_step = None, None, None
+    if job.cfg.dp.enabled:  # the ledger lives in context.state between rounds and in the hospital's own file
+        account = PrivacyAccount.for_hospital(job.cfg.dp, job.cfg.run.name, job.hospital.data_dir,
+                                              context.state.get(DP_STATE_KEY),
+                                              fresh=job.server_round == 1 and not job.cfg.run.resume)
+        dp_entry, dp_step = account.next_round(job.server_round, job.stage, len(examples), job.dp_plan(loaded))
     report = train_round(loaded.model, objective, examples, job.stage, round_in_stage=job.round_in_stage, rng=rng,
                          proximal_mu=job.proximal_mu, weight_decay=job.cfg.train.weight_decay,
-                         max_grad_norm=job.cfg.train.max_grad_norm)
+                         max_grad_norm=job.cfg.train.max_grad_norm, dp=dp_step)
     log.info("%s round %d (%s): loss %.4f, %d tokens in %.1fs", job.hospital.hospital_id, job.server_round,
              job.stage.name, report.loss, report.tokens, report.seconds)
     metrics = {
@@ -142,14 +161,20 @@ def train(msg: Message, context: Context) -> Message:
         "peak-rss-mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # Linux reports KiB
         "stage-index": job.stage_index,
     }
-    adapter = loaded.adapter_state()
+    if account is not None:
+        account.record(dp_entry)
+        context.state[DP_STATE_KEY] = account.ledger.to_record()
+        metrics.update(account.metrics())
+    outgoing = loaded.adapter_state()
+    # Client-level DP with clipping at the hospital: the round's config carries the norm.
+    metrics.update(clip_update(outgoing, wire.decode(msg.content["arrays"]), msg.content["config"]))
     content = RecordDict({
-        "arrays": wire.encode(adapter, job.cfg.wire.dtype),
+        "arrays": wire.encode(outgoing, job.cfg.wire.dtype),
         "metrics": MetricRecord(metrics),
         "hospital": ConfigRecord({"hospital-id": job.hospital.hospital_id}),
         "data-card": ConfigRecord(job.data_card(loaded)),
     })
-    return Message(content=check_reply(content, set(adapter)), reply_to=msg)
+    return Message(content=check_reply(content, set(outgoing)), reply_to=msg)
 
 
 @app.evaluate()

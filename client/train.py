@@ -11,6 +11,7 @@ import torch
 
 from client.stages.base import Objective
 from common.stages import Stage
+from privacy.dp import DPStep, make_private
 
 
 @dataclass
@@ -55,10 +56,16 @@ def batches(examples: list, batch_size: int, rng: random.Random):
 
 def train_round(model: torch.nn.Module, objective: Objective, examples: list, stage: Stage, *,
                 round_in_stage: int, rng: random.Random, proximal_mu: float = 0.0,
-                weight_decay: float = 0.0, max_grad_norm: float = 1.0) -> TrainReport:
-    """Run ``stage.local_steps`` optimizer steps from the adapter weights the model holds now."""
+                weight_decay: float = 0.0, max_grad_norm: float = 1.0, dp: DPStep | None = None) -> TrainReport:
+    """Run ``stage.local_steps`` optimizer steps from the adapter weights the model holds now.
+
+    With ``dp``, the steps are DP-SGD steps (Opacus): Poisson batches, per-example clipping to
+    ``dp.max_grad_norm`` and Gaussian noise; ``max_grad_norm`` (batch clipping) is then unused.
+    """
     if not examples:
         raise ValueError(f"no {stage.kind} training examples at this hospital")
+    if dp is not None and proximal_mu > 0:
+        raise ValueError("FedProx's proximal term is not a per-example loss; DP training needs strategy.name != fedprox")
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     # FedProx: penalise drift from the global adapter this round started from.
@@ -66,26 +73,45 @@ def train_round(model: torch.nn.Module, objective: Objective, examples: list, st
     optimizer = torch.optim.AdamW(params, lr=stage.learning_rate, weight_decay=weight_decay)
     stage_steps = stage.rounds * stage.local_steps
     first_step = (round_in_stage - 1) * stage.local_steps
-    batch_iter = batches(examples, stage.batch_size, rng)
+    private = (make_private(model, optimizer, len(examples), dp, steps=stage.local_steps, seed=rng.randrange(2**31))
+               if dp is not None else None)
+    batch_iter = private.batches(examples) if private else batches(examples, stage.batch_size, rng)
 
     losses, tokens = [], 0
     start = time.perf_counter()
-    for step in range(stage.local_steps):
-        for group in optimizer.param_groups:
-            group["lr"] = stage.learning_rate * lr_factor(stage.lr_schedule, first_step + step,
-                                                          stage.warmup_steps, stage_steps)
-        batch = objective.collate(next(batch_iter))
-        loss, _ = objective.loss(model, batch)
-        losses.append(loss.item())
-        if anchor is not None:
-            loss = loss + proximal_mu / 2 * sum(((p - a) ** 2).sum() for p, a in zip(params, anchor))
-        loss.backward()
-        if max_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        tokens += int(batch["attention_mask"].sum())
+    try:
+        for step in range(stage.local_steps):
+            for group in optimizer.param_groups:
+                group["lr"] = stage.learning_rate * lr_factor(stage.lr_schedule, first_step + step,
+                                                              stage.warmup_steps, stage_steps)
+            chunk = next(batch_iter)
+            if private is not None and not chunk:
+                private.noise_only_step()
+                continue
+            batch = objective.collate(chunk)
+            if private is not None:  # a mean of per-example losses, as Opacus' per-sample gradients assume
+                per_example, _ = objective.per_sample_loss(private.module, batch)
+                loss = per_example.mean()
+            else:
+                loss, _ = objective.loss(model, batch)
+            losses.append(loss.item())
+            if anchor is not None:
+                loss = loss + proximal_mu / 2 * sum(((p - a) ** 2).sum() for p, a in zip(params, anchor))
+            loss.backward()
+            if private is not None:
+                private.step()  # clip each example's gradient, add noise, step
+            else:
+                if max_grad_norm > 0:
+                    torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+            tokens += int(batch["attention_mask"].sum())
+    finally:
+        if private is not None:
+            private.close()
     seconds = time.perf_counter() - start
+    if not losses:
+        losses = [float("nan")]
     return TrainReport(sum(losses) / len(losses), losses[0], losses[-1], len(losses), tokens, seconds)
 
 

@@ -159,6 +159,46 @@ class DeidSection:
 
 
 @dataclass(frozen=True)
+class DPSection:
+    enabled: bool = option(False, "Sample-level DP-SGD (Opacus) over the adapter in every stage; the privacy unit is "
+                           "one training example (a CP window, an IFT conversation, an HA preference pair).")
+    target_epsilon: float = option(8.0, "Each hospital's ε budget for the whole run. With dp.noise-multiplier=0 the "
+                                   "noise is calibrated up front so the planned rounds and steps spend exactly "
+                                   "this; a hospital refuses to train once a round would exceed it (0: no limit, "
+                                   "only with a fixed noise multiplier).", min=0.0)
+    delta: float = option(1e-5, "δ of the (ε, δ) guarantee; keep it below 1 / training examples.", min=0.0, max=0.1)
+    noise_multiplier: float = option(0.0, "Fixed Gaussian noise multiplier σ (ε is then only reported); 0 derives "
+                                     "σ from dp.target-epsilon.", min=0.0)
+    max_grad_norm: float = option(1.0, "Per-example gradient clipping norm C.", min=1e-6)
+    accountant: str = option("rdp", "Opacus accountant composing every step of the run.", choices=("rdp", "prv"))
+    ledger_dir: str = option("", "Where each hospital keeps its privacy ledger (<dir>/<run.name>.json); empty: "
+                             "<data-dir>/.medfed-privacy.")
+    client_level: str = option("none", "Client-level DP with Flower's wrappers around the strategy: noise on the "
+                               "aggregate, clipping of each hospital's update on the server or (compatible with "
+                               "SecAgg+) on the hospital, fixed or adaptive clipping norm.",
+                               choices=("none", "server-fixed", "client-fixed", "server-adaptive", "client-adaptive"))
+    client_noise_multiplier: float = option(1.0, "Client-level DP: noise multiplier on the aggregate.", min=0.0)
+    client_clipping_norm: float = option(1.0, "Client-level DP: L2 norm each hospital's update is clipped to "
+                                         "(initial norm when adaptive).", min=1e-6)
+
+
+@dataclass(frozen=True)
+class SecAggSection:
+    enabled: bool = option(False, "Secure aggregation with Flower's SecAgg+: the coordinator learns only the "
+                           "weighted sum of the hospitals' adapters (FedAvg/FedProx only).")
+    num_shares: float = option(1.0, "Share of the sampled hospitals each one's key is split among (>= 3 hospitals "
+                               "in all).", min=0.0, max=1.0)
+    reconstruction_threshold: float = option(0.67, "Share of the shares needed to reconstruct a key (higher: "
+                                             "more privacy, less dropout tolerance).", min=0.0, max=1.0)
+    clipping_range: float = option(8.0, "Adapter values are clipped to ±this before quantisation.", min=1e-3)
+    quantization_range: int = option(2**22, "Integer levels of the quantisation.", min=2)
+    max_weight: float = option(1000.0, "Largest per-hospital weight (training examples) SecAgg+ can represent. Each "
+                               "adapter is scaled by examples / max-weight before quantisation, so a bound far above "
+                               "the largest hospital costs precision.", min=1.0)
+    timeout: float = option(3600.0, "Seconds each SecAgg+ stage waits for replies.", min=1.0)
+
+
+@dataclass(frozen=True)
 class SimulationSection:
     num_hospitals: int = option(3, "Hospitals in the local simulation.", min=1)
     scale: int = option(200, "Records of the largest synthetic hospital; the others are smaller.", min=8)
@@ -177,6 +217,8 @@ class RunConfig:
     data: DataSection = field(default_factory=DataSection)
     deid: DeidSection = field(default_factory=DeidSection)
     simulation: SimulationSection = field(default_factory=SimulationSection)
+    dp: DPSection = field(default_factory=DPSection)
+    secagg: SecAggSection = field(default_factory=SecAggSection)
 
     @classmethod
     def from_flat(cls, flat: Mapping[str, Any]) -> RunConfig:

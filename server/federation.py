@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from flwr.app import Array, ArrayRecord, ConfigRecord, Message
+from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
 from flwr.serverapp import Grid
 
 from common.logs import get_logger
@@ -27,6 +27,9 @@ from server.checkpoint import Checkpointer, atomic_write_bytes
 from server.export import export_adapter
 from server.strategies import build_strategy
 from server.validation import NormOutlierRule, UpdateRejected, check_metrics, update_norm
+from privacy.dp.report import privacy_summary
+from privacy.dp.client_level import with_client_level_dp
+from privacy.secagg import SecureRound
 
 log = get_logger("server")
 
@@ -72,10 +75,11 @@ class Federation:
         self.model = build_adapter_model(cfg.model, cfg.adapter, cfg.run.seed, trainable=False)
         self.global_state = self.model.adapter_state()
         self.spec = wire.AdapterSpec.of(self.global_state, cfg.wire.dtype)
-        self.strategies = [build_strategy(cfg.strategy) for _ in self.schedule.stages]
+        self.strategies = [with_client_level_dp(build_strategy(cfg.strategy), cfg) for _ in self.schedule.stages]
         self.history: list[RoundRecord] = []
         self.data_cards: dict[str, dict] = {}  # hospital id -> aggregate counts from its data card
         self.norm_rule = NormOutlierRule.from_config(cfg.validation)
+        self.secure = SecureRound(cfg) if cfg.secagg.enabled else None  # SecAgg+: only the sum is seen
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -94,7 +98,8 @@ class Federation:
             strategy_state.save(self.checkpoints.path(server_round, "strategy"), self.strategies,
                                 {"data_cards": self.data_cards})
             self.checkpoints.save(server_round, self.global_state,
-                                  {"server_round": server_round, "stage_index": record.stage_index})
+                                  {"server_round": server_round, "stage_index": record.stage_index,
+                                   "privacy": privacy_summary(self.cfg, self.history)})
         adapter_dir, merged_dir = export_adapter(self.model, self.global_state, self.run_dir, self.cfg)
         summary = self._summary(adapter_dir, merged_dir)
         atomic_write_bytes(self.run_dir / "summary.json", json.dumps(summary, indent=2).encode())
@@ -110,9 +115,12 @@ class Federation:
         # Train.
         messages = list(strategy.configure_train(server_round, _to_arrayrecord(self.global_state), config, self.grid))
         record.bytes_down += self._prepare_outgoing(messages)
-        replies = list(self.grid.send_and_receive(messages, timeout=self.cfg.strategy.round_timeout))
-        accepted = self._reject_outliers(self._accept(replies, record, with_arrays=True), record)
-        if len(accepted) >= self.cfg.strategy.min_nodes:
+        if self.secure is not None:
+            accepted = self._secure_train(server_round, messages, record)
+        else:
+            replies = list(self.grid.send_and_receive(messages, timeout=self.cfg.strategy.round_timeout))
+            accepted = self._reject_outliers(self._accept(replies, record, with_arrays=True), record)
+        if len(accepted) >= self.cfg.strategy.min_nodes or (self.secure is not None and accepted):
             arrays, metrics = strategy.aggregate_train(server_round, accepted)
             self.global_state = _from_arrayrecord(arrays)
             record.train = dict(metrics or {})
@@ -188,6 +196,28 @@ class Federation:
             log.warning("round %d: rejected update from node %d: %s", record.server_round, node, reason)
         return [reply for reply in accepted if reply.metadata.src_node_id not in outliers]
 
+    def _secure_train(self, server_round: int, messages: list[Message], record: RoundRecord) -> list[Message]:
+        """SecAgg+ train phase: one reply carrying the unmasked weighted mean, for the strategy to finish.
+
+        Each hospital's metrics (ε included) still arrive in the clear; its adapter never does.
+        """
+        mean, hospital_metrics = self.secure.train(self.grid, server_round, messages, self.global_state)
+        if mean is None:
+            record.rejected.append((0, "train: secure aggregation halted (too few hospitals kept up)"))
+            return []
+        total = sum(float(m["num-examples"]) for _, m in hospital_metrics)
+        averaged = {}
+        for node, metrics in hospital_metrics:
+            hospital = str(metrics.pop("hospital-id", node))
+            record.hospitals.setdefault(hospital, {}).update({f"train.{k}": v for k, v in metrics.items()})
+            for k, v in metrics.items():
+                if isinstance(v, (int, float)):
+                    averaged[k] = averaged.get(k, 0.0) + float(v) * float(metrics["num-examples"]) / total
+        averaged["num-examples"] = total
+        reply = Message(RecordDict({"arrays": _to_arrayrecord(mean), "metrics": MetricRecord(averaged)}),
+                        reply_to=messages[0])
+        return [reply]
+
     # -- resume, logging, summary -----------------------------------------------------------------
 
     @property
@@ -240,6 +270,7 @@ class Federation:
             "adapter_dir": str(adapter_dir),
             "merged_dir": str(merged_dir) if merged_dir else None,
             "data_cards": self.data_cards,
+            "privacy": privacy_summary(self.cfg, self.history),
         }
         lines = ["", "medfed run finished", f"  run folder      {self.run_dir}",
                  f"  stages          {' → '.join(summary['stages'])} ({summary['rounds']} rounds)"]
@@ -253,5 +284,8 @@ class Federation:
                   f"  adapter         {adapter_dir}"]
         if merged_dir:
             lines.append(f"  merged model    {merged_dir}")
+        for hospital, spent in summary["privacy"].get("hospitals", {}).items():
+            lines.append(f"  privacy         {hospital}: ε={spent['epsilon']:.3f} (δ={spent['delta']:g}) after "
+                         f"{spent['steps']} DP steps")
         log.info("\n".join(lines))
         return summary

@@ -49,3 +49,25 @@ def causal_lm_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tu
     logits = logits[:, :-1]
     loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=IGNORE)
     return loss, int((targets != IGNORE).sum())
+
+
+class PerSampleObjective(Objective, Protocol):
+    """An objective that can also score each record apart, as DP-SGD needs (one privacy unit per row)."""
+
+    def per_sample_loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]: ...
+
+
+def causal_lm_per_sample_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+    """Each sequence's own mean next-token cross-entropy, shape (batch,); returns (losses, labelled tokens).
+
+    DP-SGD clips each record's gradient, so the batch loss must be the mean of per-record losses (what
+    Opacus' ``loss_reduction="mean"`` assumes), not a token mean that lets long records weigh more.
+    """
+    device = next(p for p in model.parameters() if p.requires_grad).device
+    logits = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)).logits
+    targets = batch["labels"][:, 1:].to(device)
+    logits = logits[:, :-1]
+    token_loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1),
+                                 ignore_index=IGNORE, reduction="none").view(targets.shape)
+    labelled = targets != IGNORE
+    return (token_loss * labelled).sum(1) / labelled.sum(1).clamp(min=1), int(labelled.sum())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from client.stages.base import Example, causal_lm_loss, pad_examples
+from client.stages.base import Example, causal_lm_loss, causal_lm_per_sample_loss, pad_examples
 from common.records import StageData
 
 
@@ -27,3 +27,4 @@ class ContinuedPretraining:
         return pad_examples(examples, self.tokenizer.pad_token_id)
 
     loss = staticmethod(causal_lm_loss)
+    per_sample_loss = staticmethod(causal_lm_per_sample_loss)

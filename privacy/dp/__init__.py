@@ -1,0 +1,9 @@
+"""Sample-level differential privacy for local training: Opacus DP-SGD, a ledger per hospital, calibration."""
+
+from privacy.dp.account import STATE_KEY, PrivacyAccount
+from privacy.dp.calibrate import noise_for_budget
+from privacy.dp.engine import DPStep, PrivateTraining, make_private
+from privacy.dp.ledger import LedgerEntry, PrivacyBudgetExhausted, PrivacyLedger, epsilon_of
+
+__all__ = ["STATE_KEY", "DPStep", "LedgerEntry", "PrivacyAccount", "PrivacyBudgetExhausted", "PrivacyLedger",
+           "PrivateTraining", "epsilon_of", "make_private", "noise_for_budget"]

@@ -1,0 +1,150 @@
+"""DP-SGD on the tiny model: the adapter really trains, zero noise matches plain training, the ledger composes."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+from client.stages.base import Example, causal_lm_loss, causal_lm_per_sample_loss
+from client.stages.cp import ContinuedPretraining
+from client.train import train_round
+from common.config import AdapterSection, ConfigError, DPSection, ModelSection
+from common.model import build_adapter_model
+from common.stages import Stage
+from privacy.dp import (DPStep, LedgerEntry, PrivacyAccount, PrivacyBudgetExhausted, PrivacyLedger, epsilon_of,
+                        noise_for_budget)
+from opacus.accountants import RDPAccountant
+
+
+def _model(tiny_model_dir, **model_kw):
+    return build_adapter_model(ModelSection(name=str(tiny_model_dir), quantization="none", **model_kw),
+                               AdapterSection(dropout=0.0, target_modules="all-linear"), seed=0)
+
+
+def _examples(n: int, length: int = 12, seed: int = 0) -> list[Example]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        ids = [rng.randrange(5, 500) for _ in range(length)]
+        out.append(Example(ids, list(ids)))
+    return out
+
+
+def _stage(**kw) -> Stage:
+    values = dict(name="cp", kind="cp", rounds=1, local_steps=3, batch_size=4, learning_rate=1e-2,
+                  lr_schedule="constant", warmup_steps=0, max_seq_len=64)
+    values.update(kw)
+    return Stage(**values)
+
+
+def _snapshot(loaded) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in loaded.adapter_state().items()}  # on CPU adapter_state() aliases the weights
+
+
+def _objective(loaded):
+    return ContinuedPretraining(loaded.tokenizer, 64)
+
+
+def test_adapter_weights_change_under_dp(tiny_model_dir):
+    loaded = _model(tiny_model_dir)
+    before = _snapshot(loaded)
+    train_round(loaded.model, _objective(loaded), _examples(16), _stage(local_steps=3), round_in_stage=1,
+                rng=random.Random(0), dp=DPStep(noise_multiplier=0.0, max_grad_norm=1.0, batch_size=4))
+    after = loaded.adapter_state()
+    # Noise is off, so any change comes from the clipped per-example gradients: every LoRA tensor moves.
+    frozen = [k for k in before if torch.equal(before[k], after[k])]
+    assert not frozen, f"adapter tensors left frozen under DP: {frozen[:3]}"
+    # And Opacus' hooks are gone: the shared model trains normally afterwards.
+    assert not any(hasattr(p, "grad_sample") and p.grad_sample is not None for p in loaded.model.parameters())
+    assert not loaded.model._forward_hooks and all(not m._forward_hooks for m in loaded.model.modules())
+
+
+def test_zero_noise_huge_clip_matches_plain_training(tiny_model_dir):
+    examples = _examples(6)  # equal lengths: the token mean and the per-example mean coincide
+    stage = _stage(local_steps=3, batch_size=6)  # sample rate 1: Poisson batches hold every example
+    plain, private = _model(tiny_model_dir), _model(tiny_model_dir)
+    train_round(plain.model, _objective(plain), examples, stage, round_in_stage=1, rng=random.Random(0),
+                max_grad_norm=0.0)
+    train_round(private.model, _objective(private), examples, stage, round_in_stage=1, rng=random.Random(0),
+                dp=DPStep(noise_multiplier=0.0, max_grad_norm=1e6, batch_size=6))
+    a, b = plain.adapter_state(), private.adapter_state()
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], atol=2e-5, rtol=1e-3)
+
+
+def test_dp_with_gradient_checkpointing_matches_without(tiny_model_dir):
+    results = []
+    for checkpointing in (False, True):
+        loaded = _model(tiny_model_dir, gradient_checkpointing=checkpointing)
+        before = _snapshot(loaded)
+        train_round(loaded.model, _objective(loaded), _examples(8), _stage(local_steps=2), round_in_stage=1,
+                    rng=random.Random(0), dp=DPStep(noise_multiplier=0.0, max_grad_norm=1.0, batch_size=4))
+        results.append(_snapshot(loaded))
+        assert all(not torch.equal(before[k], results[-1][k]) for k in before)
+    for name in results[0]:
+        torch.testing.assert_close(results[0][name], results[1][name], atol=1e-5, rtol=1e-4)
+
+
+def test_per_sample_loss_is_a_mean_of_each_records_token_mean(tiny_model_dir):
+    loaded = _model(tiny_model_dir)
+    objective = _objective(loaded)
+    short, long = _examples(1, length=4, seed=1)[0], _examples(1, length=20, seed=2)[0]
+    batch = objective.collate([short, long])
+    with torch.no_grad():
+        per_example, tokens = causal_lm_per_sample_loss(loaded.model, batch)
+        alone = [causal_lm_loss(loaded.model, objective.collate([e]))[0] for e in (short, long)]
+    assert per_example.shape == (2,) and tokens == 3 + 19
+    torch.testing.assert_close(per_example, torch.stack(alone), atol=1e-5, rtol=1e-4)
+
+
+def test_ledger_over_two_stages_equals_one_accountant_over_the_same_steps():
+    ledger = PrivacyLedger(delta=1e-5)
+    ledger.record(LedgerEntry(1, "cp", 1.1, 0.02, 30))
+    ledger.record(LedgerEntry(2, "cp", 1.1, 0.02, 30))
+    ledger.record(LedgerEntry(3, "ift", 1.1, 0.05, 40))
+    single = RDPAccountant()
+    for rate, steps in ((0.02, 60), (0.05, 40)):
+        for _ in range(steps):
+            single.step(noise_multiplier=1.1, sample_rate=rate)
+    assert ledger.epsilon() == pytest.approx(single.get_epsilon(delta=1e-5), rel=1e-9)
+    # ...and more than either stage alone.
+    assert ledger.epsilon() > epsilon_of(ledger.entries[:2], 1e-5) > 0
+
+
+def test_calibrated_noise_spends_the_target_over_the_planned_stages():
+    plan = [(0.02, 60), (0.05, 40)]
+    sigma = noise_for_budget(plan, 8.0, 1e-5)
+    spent = epsilon_of([LedgerEntry(0, "s", sigma, q, t) for q, t in plan], 1e-5)
+    assert 7.9 <= spent <= 8.0
+    assert noise_for_budget(plan, 2.0, 1e-5) > sigma  # a tighter budget needs more noise
+
+
+def test_budget_exhaustion_refuses_and_says_so(tmp_path):
+    cfg = DPSection(enabled=True, target_epsilon=1.0, noise_multiplier=2.0)
+    account = PrivacyAccount.open(cfg, tmp_path / "ledger.json")
+    entry = LedgerEntry(1, "ift", 2.0, 0.05, 5)  # ε≈0.41 alone
+    rounds = 0
+    with pytest.raises(PrivacyBudgetExhausted, match=r"privacy budget spent: ε=.* of 1"):
+        while True:
+            account.admit(entry)
+            account.record(entry)
+            rounds += 1
+    assert rounds >= 1 and account.ledger.epsilon() <= 1.0 + 1e-3
+
+
+def test_resume_restores_the_ledger_from_the_hospitals_file(tmp_path):
+    cfg = DPSection(enabled=True, noise_multiplier=1.0)
+    path = tmp_path / "run.json"
+    first = PrivacyAccount.open(cfg, path)
+    eps = first.record(LedgerEntry(1, "cp", 1.0, 0.1, 5))
+    # A new process (empty context.state) finds the ledger the hospital saved.
+    again = PrivacyAccount.open(cfg, path)
+    assert again.ledger.entries == first.ledger.entries and again.ledger.epsilon() == eps
+    # The state record (what the ClientApp keeps between rounds) round-trips too.
+    assert PrivacyLedger.from_record(first.ledger.to_record()).entries == first.ledger.entries
+    # A run started afresh does not inherit it; a different δ is an error, not a silent mix.
+    assert PrivacyAccount.open(cfg, path, fresh=True).ledger.steps == 0
+    with pytest.raises(ConfigError, match="δ"):
+        PrivacyAccount.open(DPSection(enabled=True, noise_multiplier=1.0, delta=1e-6), path)
