@@ -4,6 +4,7 @@ bounds, or too poor in medical terms (scored against the vocabulary shipped in `
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -27,8 +28,8 @@ _MEDICAL_SUFFIXES = ("itis", "emia", "aemia", "ectomy", "otomy", "ostomy", "osis
 
 @lru_cache(maxsize=1)
 def medical_vocabulary() -> frozenset[str]:
-    text = resources.files("client.data.resources").joinpath("medical_terms.txt").read_text(encoding="utf-8")
-    return frozenset(w.strip().lower() for w in text.splitlines() if w.strip() and not w.startswith("#"))
+    text = resources.files("client.data.resources").joinpath("medical_terms.toml").read_text(encoding="utf-8")
+    return frozenset(w.strip().lower() for w in tomllib.loads(text)["terms"])
 
 
 def clean_text(text: str) -> str:
