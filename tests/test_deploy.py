@@ -46,8 +46,7 @@ def deployment(tmp_path_factory, tiny_model_dir):
             "model.name": str(tiny_model_dir), "model.quantization": "none", "adapter.target-modules": "all-linear",
             "adapter.rank": 2, "train.rounds": 2, "train.local-steps": 2, "train.batch-size": 2,
             "train.max-seq-len": 64, "train.eval-every": 100, "train.eval-batches": 1, "deid.enabled": False,
-            # the FAB cannot carry .txt files, so the quality filter's word list is missing on SuperNodes
-            "data.quality-filter": False, "strategy.round-timeout": 300.0, "run.name": "deployed",
+            "strategy.round-timeout": 300.0, "run.name": "deployed",
             "run.output-dir": str(root / "runs")}.items())
         result = link.run_app(app_dir, run_config, timeout=480)
         yield link, root / "runs", canaries, result
