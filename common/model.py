@@ -112,8 +112,8 @@ class LoadedModel:
     base_parameters: int  # parameter count of the base model, for wire-size ratios
 
     def adapter_state(self) -> dict[str, torch.Tensor]:
-        """The trainable adapter tensors by name, detached, on CPU."""
-        return {k: v.detach().cpu() for k, v in get_peft_model_state_dict(self.model).items()}
+        """A snapshot of the trainable adapter tensors by name, on CPU (copies: later training leaves it as is)."""
+        return {k: v.detach().to("cpu", copy=True) for k, v in get_peft_model_state_dict(self.model).items()}
 
     def load_adapter_state(self, state: dict[str, torch.Tensor]) -> None:
         result = set_peft_model_state_dict(self.model, state)

