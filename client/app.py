@@ -15,7 +15,8 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, 
 from flwr.clientapp import ClientApp
 
 from client.data import PreparedData, prepare_hospital_data
-from client.stages import objective_for
+from client.stages import stage_objective
+from client.stages.reference import with_references
 from client.train import evaluate as evaluate_loss
 from client.train import train_round
 from common.logs import get_logger
@@ -83,8 +84,16 @@ class RoundJob:
         return _prepared(self.cfg, self.hospital.data_dir, loaded.tokenizer).card.to_metrics()
 
     def examples(self, loaded: LoadedModel, split: str) -> list:
-        return _stage_examples(self.cfg, self.hospital.data_dir, self.stage.kind, self.stage.max_seq_len,
-                               split, loaded.tokenizer)
+        return _stage_examples(self.cfg, self.hospital.data_dir, self.stage, split, loaded.tokenizer)
+
+    def stage_examples(self, loaded: LoadedModel, objective, context: Context, *splits: str) -> dict[str, list]:
+        """This stage's examples per split; HA pairs with their DPO reference attached (scored on first use)."""
+        examples = {split: self.examples(loaded, split) for split in splits}
+        if self.stage.kind != "ha":
+            return examples
+        return with_references(objective, loaded.model, examples, context.state, stage_name=self.stage.name,
+                               round_in_stage=self.round_in_stage, batch_size=self.stage.batch_size,
+                               hospital_id=self.hospital.hospital_id)
 
 
 @functools.lru_cache(maxsize=8)
@@ -103,20 +112,22 @@ def _deidentifier(cfg: RunConfig):
 
 
 @functools.lru_cache(maxsize=16)
-def _stage_examples(cfg: RunConfig, data_dir: Path, kind: str, max_seq_len: int, split: str, tokenizer) -> list:
+def _stage_examples(cfg: RunConfig, data_dir: Path, stage: Stage, split: str, tokenizer) -> list:
     prepared = _prepared(cfg, data_dir, tokenizer)
     data = prepared.train if split == "train" else prepared.heldout
-    return objective_for(kind, tokenizer, max_seq_len).examples(data)
+    return stage_objective(stage, tokenizer, cfg).examples(data)
 
 
 @app.train()
 def train(msg: Message, context: Context) -> Message:
     job = RoundJob.from_message(msg, context)
     loaded = job.model(msg.content["arrays"])
-    objective = objective_for(job.stage.kind, loaded.tokenizer, job.stage.max_seq_len)
-    examples = job.examples(loaded, "train")
+    objective = stage_objective(job.stage, loaded.tokenizer, job.cfg)
+    # Both splits: DPO references of held-out pairs must come from the adapter as it entered the stage too.
+    examples = job.stage_examples(loaded, objective, context, "train", "heldout")["train"]
     rng = random.Random(f"{job.cfg.run.seed}-{job.hospital.hospital_id}-{job.server_round}")
-    report = train_round(loaded.model, objective, examples, job.stage, round_in_stage=job.round_in_stage, rng=rng,
+    report = train_round(loaded.model, objective, examples, job.stage.for_examples(len(examples)),
+                         round_in_stage=job.round_in_stage, rng=rng,
                          proximal_mu=job.proximal_mu, weight_decay=job.cfg.train.weight_decay,
                          max_grad_norm=job.cfg.train.max_grad_norm)
     log.info("%s round %d (%s): loss %.4f, %d tokens in %.1fs", job.hospital.hospital_id, job.server_round,
@@ -145,11 +156,13 @@ def train(msg: Message, context: Context) -> Message:
 def evaluate(msg: Message, context: Context) -> Message:
     job = RoundJob.from_message(msg, context)
     loaded = job.model(msg.content["arrays"])
-    objective = objective_for(job.stage.kind, loaded.tokenizer, job.stage.max_seq_len)
-    loss, scored = evaluate_loss(loaded.model, objective, job.examples(loaded, "heldout"), job.stage.batch_size,
-                                 job.cfg.train.eval_batches)
+    objective = stage_objective(job.stage, loaded.tokenizer, job.cfg)
+    heldout = job.stage_examples(loaded, objective, context, "heldout")["heldout"]
+    loss, scored = evaluate_loss(loaded.model, objective, heldout, job.stage.batch_size, job.cfg.train.eval_batches)
+    extra = objective.eval_metrics(loaded.model, heldout, loss, job.stage.batch_size, job.cfg.train.eval_batches)
     content = RecordDict({
-        "metrics": MetricRecord({"num-examples": scored, "eval-loss": loss, "stage-index": job.stage_index}),
+        "metrics": MetricRecord({"num-examples": scored, "eval-loss": loss, "stage-index": job.stage_index,
+                                 **{f"eval-{k}": v for k, v in extra.items()}}),
         "hospital": ConfigRecord({"hospital-id": job.hospital.hospital_id}),
     })
     return Message(content=content, reply_to=msg)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model, get_peft_model_state_dict, set_peft_model_state_dict
+from peft import PeftConfig, PromptTuningConfig
 from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, PreTrainedModel, PreTrainedTokenizerBase
 
 from common.logs import get_logger
@@ -118,6 +119,9 @@ class LoadedModel:
     def load_adapter_state(self, state: dict[str, torch.Tensor]) -> None:
         result = set_peft_model_state_dict(self.model, state)
         unexpected = getattr(result, "unexpected_keys", [])
+        if self.model.active_peft_config.is_prompt_learning:
+            # PEFT loads the soft prompt into its prompt encoder, apart from load_state_dict, which reports it unused.
+            unexpected = [k for k in unexpected if k != "prompt_embeddings"]
         if unexpected:
             raise KeyError(f"adapter tensors not in the model: {unexpected[:5]}")
 
@@ -165,6 +169,14 @@ def lora_config(adapter_cfg: AdapterSection) -> LoraConfig:
     )
 
 
+def adapter_config(adapter_cfg: AdapterSection) -> PeftConfig:
+    """The PEFT config of ``adapter.method``: LoRA, or prompt tuning (a soft prompt of virtual tokens, Med-PaLM's
+    instruction prompt tuning). Either way the trainable tensors are what travels and is averaged."""
+    if adapter_cfg.method == "prompt-tuning":
+        return PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=adapter_cfg.virtual_tokens)
+    return lora_config(adapter_cfg)
+
+
 def build_adapter_model(model_cfg: ModelSection, adapter_cfg: AdapterSection, seed: int,
                         *, trainable: bool = True) -> LoadedModel:
     """A fresh base model with a freshly initialised adapter (seeded, so every process agrees)."""
@@ -174,7 +186,7 @@ def build_adapter_model(model_cfg: ModelSection, adapter_cfg: AdapterSection, se
         # bitsandbytes stores two 4-bit weights per byte: count logical parameters, not storage elements.
         base_parameters = sum(p.numel() * (2 if p.dtype == torch.uint8 else 1) for p in base.parameters())
     torch.manual_seed(seed)
-    model = get_peft_model(base, lora_config(adapter_cfg))
+    model = get_peft_model(base, adapter_config(adapter_cfg))
     if model_cfg.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()

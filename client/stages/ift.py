@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatch
+
 from client.stages.base import IGNORE, Example, causal_lm_loss, pad_examples
 from common.records import Conversation, StageData
 
 
 class InstructionTuning:
-    def __init__(self, tokenizer, max_seq_len: int) -> None:
+    def __init__(self, tokenizer, max_seq_len: int, *, sources: str = "*") -> None:
+        """``sources``: comma-separated fnmatch patterns of the source file names whose conversations to use
+        (a curated subset for a second IFT stage); ``"*"`` uses all."""
         self.tokenizer = tokenizer
         self.max_seq_len = max_seq_len
+        self.sources = [p.strip() for p in sources.split(",") if p.strip()]
 
     def examples(self, data: StageData) -> list[Example]:
-        return [self.encode(c) for c in data.conversations]
+        return [self.encode(c) for c in data.conversations if any(fnmatch(c.source, p) for p in self.sources)]
 
     def encode(self, conversation: Conversation) -> Example:
         """Render with the chat template and label exactly the assistant replies (and their end-of-turn)."""
@@ -44,3 +49,6 @@ class InstructionTuning:
         return pad_examples(examples, self.tokenizer.pad_token_id)
 
     loss = staticmethod(causal_lm_loss)
+
+    def eval_metrics(self, model, examples, loss: float, batch_size: int, max_batches: int) -> dict[str, float]:
+        return {}  # the held-out loss on assistant tokens is the IFT metric
