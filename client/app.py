@@ -23,7 +23,7 @@ from common.logs import get_logger
 from common import wire
 from common.config import ConfigError, RunConfig
 from common.model import LoadedModel, shared_adapter_model
-from common.stages import Stage
+from common.stages import Stage, build_schedule
 
 log = get_logger(__name__.rsplit(".", 1)[-1])
 
@@ -73,10 +73,13 @@ class RoundJob:
 
     def model(self, incoming: ArrayRecord) -> LoadedModel:
         """The process's shared model, holding the adapter weights that came with the message."""
-        loaded = shared_adapter_model(self.cfg.model, self.cfg.adapter, self.cfg.run.seed)
+        schedule = build_schedule(self.cfg)
+        loaded = shared_adapter_model(self.cfg.model, self.cfg.adapter, self.cfg.run.seed,
+                                      adapters=schedule.adapter_count)
         spec = wire.AdapterSpec.of(loaded.adapter_state(), self.cfg.wire.dtype)
         wire.validate(incoming, spec)
         loaded.load_adapter_state(wire.decode(incoming))
+        loaded.activate(schedule.segment(self.stage_index))  # hand-off 'stack': train this stage's own adapter
         return loaded
 
     def data_card(self, loaded: LoadedModel) -> dict[str, int | float]:

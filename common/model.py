@@ -111,19 +111,41 @@ class LoadedModel:
     tokenizer: PreTrainedTokenizerBase
     quantization: str  # what was actually applied: 'nf4' or 'none'
     base_parameters: int  # parameter count of the base model, for wire-size ratios
+    # Hand-off 'stack': one adapter per schedule segment; tensors of adapter k > 0 are named "stack-k/<name>".
+    adapter_names: tuple[str, ...] = ("default",)
 
     def adapter_state(self) -> dict[str, torch.Tensor]:
-        """The trainable adapter tensors by name, detached, on CPU."""
-        return {k: v.detach().cpu() for k, v in get_peft_model_state_dict(self.model).items()}
+        """The adapter tensors by name (every stacked adapter, frozen ones included), detached, on CPU."""
+        return {_stacked_key(name, k): v.detach().cpu() for name in self.adapter_names
+                for k, v in get_peft_model_state_dict(self.model, adapter_name=name).items()}
 
     def load_adapter_state(self, state: dict[str, torch.Tensor]) -> None:
-        result = set_peft_model_state_dict(self.model, state)
-        unexpected = getattr(result, "unexpected_keys", [])
-        if self.model.active_peft_config.is_prompt_learning:
-            # PEFT loads the soft prompt into its prompt encoder, apart from load_state_dict, which reports it unused.
-            unexpected = [k for k in unexpected if k != "prompt_embeddings"]
-        if unexpected:
-            raise KeyError(f"adapter tensors not in the model: {unexpected[:5]}")
+        for name in self.adapter_names:
+            prefix = _stacked_key(name, "")
+            part = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)
+                    and (prefix or "/" not in k)}
+            result = set_peft_model_state_dict(self.model, part, adapter_name=name)
+            unexpected = getattr(result, "unexpected_keys", [])
+            if self.model.peft_config[name].is_prompt_learning:
+                # PEFT loads the soft prompt into its prompt encoder, apart from load_state_dict, which reports
+                # it unused.
+                unexpected = [k for k in unexpected if k != "prompt_embeddings"]
+            if unexpected:
+                raise KeyError(f"adapter tensors not in the model: {unexpected[:5]}")
+
+    def activate(self, segment: int) -> None:
+        """Apply the adapters of segments 0..``segment`` (summed, as LoRA does) and train only the last one."""
+        if len(self.adapter_names) == 1:
+            return
+        self.model.base_model.set_adapter(list(self.adapter_names[:segment + 1]))
+        trained = f".{self.adapter_names[segment]}."
+        for name, parameter in self.model.named_parameters():
+            if "lora_" in name:
+                parameter.requires_grad = trained in name
+
+
+def _stacked_key(adapter_name: str, key: str) -> str:
+    return key if adapter_name == "default" else f"{adapter_name}/{key}"
 
 
 def load_tokenizer(model_cfg: ModelSection) -> PreTrainedTokenizerBase:
@@ -178,8 +200,9 @@ def adapter_config(adapter_cfg: AdapterSection) -> PeftConfig:
 
 
 def build_adapter_model(model_cfg: ModelSection, adapter_cfg: AdapterSection, seed: int,
-                        *, trainable: bool = True) -> LoadedModel:
-    """A fresh base model with a freshly initialised adapter (seeded, so every process agrees)."""
+                        *, trainable: bool = True, adapters: int = 1) -> LoadedModel:
+    """A fresh base model with a freshly initialised adapter (seeded, so every process agrees); ``adapters`` > 1
+    stacks that many (one per schedule segment, see ``LoadedModel.activate``)."""
     base, quantization = load_base_model(model_cfg, trainable=trainable)
     base_parameters = sum(p.numel() for p in base.parameters())
     if quantization == "nf4":
@@ -187,10 +210,16 @@ def build_adapter_model(model_cfg: ModelSection, adapter_cfg: AdapterSection, se
         base_parameters = sum(p.numel() * (2 if p.dtype == torch.uint8 else 1) for p in base.parameters())
     torch.manual_seed(seed)
     model = get_peft_model(base, adapter_config(adapter_cfg))
+    names = ("default", *(f"stack-{k}" for k in range(1, adapters)))
+    for k, name in enumerate(names[1:], start=1):
+        torch.manual_seed(seed + k)
+        model.add_adapter(name, adapter_config(adapter_cfg))
     if model_cfg.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
-    return LoadedModel(model, load_tokenizer(model_cfg), quantization, base_parameters)
+    loaded = LoadedModel(model, load_tokenizer(model_cfg), quantization, base_parameters, names)
+    loaded.activate(0)
+    return loaded
 
 
 _PROCESS_MODELS: dict[tuple, LoadedModel] = {}
@@ -198,16 +227,17 @@ _process_lock = threading.Lock()
 
 
 def shared_adapter_model(model_cfg: ModelSection, adapter_cfg: AdapterSection, seed: int,
-                         *, trainable: bool = True) -> LoadedModel:
+                         *, trainable: bool = True, adapters: int = 1) -> LoadedModel:
     """The process-wide model for this (model, adapter) configuration, built on first use.
 
     Callers must load the adapter weights they want before using it: its adapter holds whatever the
     last user left there.
     """
-    key = (model_cfg, adapter_cfg, seed, trainable)
+    key = (model_cfg, adapter_cfg, seed, trainable, adapters)
     with _process_lock:
         if key not in _PROCESS_MODELS:
-            _PROCESS_MODELS[key] = build_adapter_model(model_cfg, adapter_cfg, seed, trainable=trainable)
+            _PROCESS_MODELS[key] = build_adapter_model(model_cfg, adapter_cfg, seed, trainable=trainable,
+                                                       adapters=adapters)
         return _PROCESS_MODELS[key]
 
 

@@ -76,6 +76,15 @@ class Schedule:
     def total_rounds(self) -> int:
         return sum(s.rounds for s in self.stages)
 
+    @property
+    def adapter_count(self) -> int:
+        """Adapters the run trains: one, plus one per 'stack' hand-off."""
+        return 1 + sum(s.handoff == "stack" for s in self.stages)
+
+    def segment(self, stage_index: int) -> int:
+        """Which adapter stage ``stage_index`` trains (0: the first; k: the one stacked at the k-th 'stack')."""
+        return sum(s.handoff == "stack" for s in self.stages[:stage_index + 1])
+
     def locate(self, server_round: int) -> tuple[int, Stage, int]:
         """(stage index, stage, round within the stage starting at 1) for a global round number."""
         if not 1 <= server_round <= self.total_rounds:

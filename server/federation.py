@@ -67,7 +67,8 @@ class Federation:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.checkpoints = Checkpointer(self.run_dir)
         # The coordinator never trains: a full-precision base suffices to initialise and export adapters.
-        self.model = build_adapter_model(cfg.model, cfg.adapter, cfg.run.seed, trainable=False)
+        self.model = build_adapter_model(cfg.model, cfg.adapter, cfg.run.seed, trainable=False,
+                                         adapters=self.schedule.adapter_count)
         self.global_state = self.model.adapter_state()
         self.spec = wire.AdapterSpec.of(self.global_state, cfg.wire.dtype)
         # A stage may name its own strategy (stage.<name>.strategy); its hyperparameters stay those of [strategy].
@@ -92,6 +93,7 @@ class Federation:
                 f.write(json.dumps(record.__dict__) + "\n")
             self.checkpoints.save(server_round, self.global_state,
                                   {"server_round": server_round, "stage_index": record.stage_index})
+        self.model.activate(self.schedule.adapter_count - 1)  # export (and merge) every stacked adapter
         adapter_dir, merged_dir = export_adapter(self.model, self.global_state, self.run_dir, self.cfg)
         summary = self._summary(adapter_dir, merged_dir)
         atomic_write_bytes(self.run_dir / "summary.json", json.dumps(summary, indent=2).encode())

@@ -267,3 +267,22 @@ def test_prompt_tuning_adapter_trains_and_round_trips(tiny_model_dir):
     cp = stage_objective(Stage("cp", "cp", 1, 1, 1, 1e-3, "constant", 0, 32), loaded.tokenizer,
                          RunConfig.from_flat({"adapter.method": "prompt-tuning"}))
     assert cp.packing is False  # PEFT prompt tuning drops the position ids packing relies on
+
+
+def test_stacked_adapters_travel_together_and_only_the_newest_trains(tiny_model_dir):
+    cfg = RunConfig.from_flat({"model.name": str(tiny_model_dir), "model.quantization": "none",
+                               "schedule.stages": "ift,ift-curated", "stage.ift-curated.handoff": "stack"})
+    schedule = build_schedule(cfg)
+    assert (schedule.adapter_count, schedule.segment(0), schedule.segment(1)) == (2, 0, 1)
+    loaded = build_adapter_model(cfg.model, cfg.adapter, seed=0, adapters=schedule.adapter_count)
+    state = loaded.adapter_state()
+    stacked = [k for k in state if k.startswith("stack-1/")]
+    assert stacked and len(stacked) == len(state) // 2
+    trainable = lambda: {n for n, p in loaded.model.named_parameters() if p.requires_grad}  # noqa: E731
+    assert all(".default." in n for n in trainable())
+    loaded.activate(1)
+    assert trainable() and all(".stack-1." in n for n in trainable())
+    assert set(loaded.model.base_model.active_adapters) == {"default", "stack-1"}
+    changed = {k: v + 1 for k, v in state.items()}
+    loaded.load_adapter_state(changed)
+    assert all(torch.equal(loaded.adapter_state()[k], changed[k]) for k in state)

@@ -77,3 +77,30 @@ def test_cp_ift_ha_runs_on_flowers_simulation_engine(base):
 
     simulate({**base, "schedule.recipe": "cp-ift-ha", "stage.ha.rounds": 2, "run.name": "ray"})
     _check_run(Path(base["run.output-dir"]) / "ray", "cp-ift-ha", ha_rounds=2)
+
+
+def test_two_stage_ift_recipe_with_stacked_handoff(base):
+    from safetensors.torch import load_file
+
+    from simulations.inprocess import simulate_in_process
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        simulate_in_process({**base, "schedule.recipe": "two-stage-ift", "stage.ift-curated.handoff": "stack",
+                             "run.name": "stacked"})
+    finally:
+        torch.set_num_threads(threads)
+    run_dir = Path(base["run.output-dir"]) / "stacked"
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["stage"] for r in rows] == ["ift", "ift-curated"]
+    # the curated stage trains on dialogues only: fewer examples than the broad stage at each hospital
+    for hospital in ("hospital-0", "hospital-1"):
+        assert rows[1]["hospitals"][hospital]["train.num-examples"] < rows[0]["hospitals"][hospital]["train.num-examples"]
+    first, second = (load_file(str(run_dir / "checkpoints" / f"round-0000{r}.safetensors")) for r in (1, 2))
+    frozen = [k for k in first if not k.startswith("stack-1/")]
+    assert frozen
+    for k in frozen:  # the first adapter stayed frozen (up to its trip over the float16 wire)
+        torch.testing.assert_close(second[k], first[k].half().float(), rtol=1e-5, atol=1e-7)
+    assert any(not torch.equal(first[k], second[k]) for k in first if k.startswith("stack-1/"))
+    assert (run_dir / "adapter" / "stack-1").is_dir() and (run_dir / "merged").is_dir()

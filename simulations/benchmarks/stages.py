@@ -17,13 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
+
 from simulations.inprocess import simulate_in_process
 
-SCHEDULE = {
-    "schedule.stages": "cp,ift,ha", "train.rounds": 2, "train.local-steps": 6, "train.batch-size": 4,
-    "train.eval-batches": 4, "train.max-seq-len": 256, "train.learning-rate": 1e-3,
-    "stage.ha.learning-rate": 5e-4, "stage.ha.loss": "dpo", "align.beta": 0.1,
-}
+SCHEDULE = {"schedule.stages": "cp,ift,ha", "train.learning-rate": 1e-3, "stage.ha.learning-rate": 5e-4,
+            "stage.ha.loss": "dpo", "align.beta": 0.1}
 
 
 def _stage_numbers(summary: dict) -> dict:
@@ -39,11 +38,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hospitals", type=int, default=2)
     parser.add_argument("--scale", type=int, default=60)
     parser.add_argument("--quantization", choices=("none", "nf4"), default="none")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per stage")
+    parser.add_argument("--steps", type=int, default=4, help="local steps per round")
+    parser.add_argument("--batch-size", type=int, default=2)
+    parser.add_argument("--seq-len", type=int, default=128)
+    parser.add_argument("--eval-batches", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--out", type=Path, default=Path("stages.json"))
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    schedule = {**SCHEDULE, "train.rounds": args.rounds, "train.local-steps": args.steps,
+                "train.batch-size": args.batch_size, "train.max-seq-len": args.seq_len,
+                "train.eval-batches": args.eval_batches}
 
     with tempfile.TemporaryDirectory() as tmp:
-        common = {**SCHEDULE, "model.name": args.model, "model.quantization": args.quantization,
+        common = {**schedule, "model.name": args.model, "model.quantization": args.quantization,
                   "simulation.num-hospitals": args.hospitals, "simulation.scale": args.scale,
                   "data.root": f"{tmp}/hospitals", "run.output-dir": f"{tmp}/runs", "run.resume": False,
                   "deid.enabled": False}
@@ -59,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     accuracy = after["ha"]["aggregated"]["eval-reward-accuracy"]
     result = {
         "model": args.model, "quantization": args.quantization, "hospitals": args.hospitals, "scale": args.scale,
-        "schedule": SCHEDULE, "seconds": round(seconds, 1),
+        "schedule": schedule, "threads": torch.get_num_threads(), "seconds": round(seconds, 1),
         "before": before, "after": after,
         "checks": {"cp_perplexity_falls": cp[1] < cp[0], "ift_loss_falls": ift[1] < ift[0],
                    "dpo_reward_accuracy_above_half": accuracy > 0.5},
