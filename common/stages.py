@@ -4,6 +4,21 @@ A stage is one block of federated rounds with one objective: continued pretraini
 de-identified notes, instruction fine-tuning (``ift``) on conversations, or human alignment (``ha``)
 on preference pairs. A paradigm is an ordered list of stages; the server walks it round by round and
 tells every hospital which stage (and its hyperparameters) the round belongs to.
+
+A schedule is ``schedule.stages`` (e.g. ``"cp,ift,ift-curated,ha"``; a kind may repeat under a label)
+or, when that is empty, the ``schedule.paradigm`` preset. Each stage reads ``stage.<name>.<key>`` and
+falls back to ``[train]``, ``[strategy]`` and ``[align]``; ``schedule.recipe`` names a preset of all of it.
+
+Hand-off between stages (``schedule.handoff`` or ``stage.<name>.handoff``):
+
+- ``continue`` (default): the same adapter trains on. The export is one adapter holding every stage's
+  update; the merged model is base + that adapter. Later stages can overwrite what earlier ones learnt.
+- ``stack``: the stage starts a fresh adapter (LoRA only) on top of the earlier ones, which stay applied
+  and frozen. The export is a PEFT directory with the first adapter at its root and one sub-adapter per
+  stacked stage (``stack-1/``, ...): load them all and activate them together to get the trained model,
+  or leave the later ones out to get the model as it was before them (e.g. without alignment). The merged
+  model (full-precision base only) folds all of them in. Every adapter travels every round, so the
+  bytes on the wire grow with each stacked stage.
 """
 
 from __future__ import annotations

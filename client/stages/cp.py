@@ -26,8 +26,10 @@ class ContinuedPretraining:
         windows = []
         for note in data.notes:
             ids = self.tokenizer(note.text, add_special_tokens=False)["input_ids"] + [eos]
-            windows += [ids[i:i + self.max_seq_len] for i in range(0, len(ids), self.max_seq_len)
-                        if len(ids[i:i + self.max_seq_len]) > 1]
+            for start in range(0, len(ids), self.max_seq_len):
+                window = ids[start:start + self.max_seq_len]
+                if len(window) > 1:  # a lone token has nothing to predict
+                    windows.append(window)
         return windows
 
     def examples(self, data: StageData) -> list[Example]:
