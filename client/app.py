@@ -18,7 +18,8 @@ from flwr.clientapp import ClientApp
 
 from client.data import PreparedData, prepare_hospital_data
 from client.outbox import check_reply
-from client.stages import objective_for
+from client.stages import stage_objective
+from client.stages.reference import with_references
 from client.train import evaluate as evaluate_loss
 from client.train import train_round
 from common.logs import get_logger
@@ -81,10 +82,13 @@ class RoundJob:
 
     def model(self, incoming: ArrayRecord) -> LoadedModel:
         """The process's shared model, holding the adapter weights that came with the message."""
-        loaded = shared_adapter_model(self.cfg.model, self.cfg.adapter, self.cfg.run.seed)
+        schedule = build_schedule(self.cfg)
+        loaded = shared_adapter_model(self.cfg.model, self.cfg.adapter, self.cfg.run.seed,
+                                      adapters=schedule.adapter_count)
         spec = wire.AdapterSpec.of(loaded.adapter_state(), self.cfg.wire.dtype)
         wire.validate(incoming, spec)
         loaded.load_adapter_state(wire.decode(incoming))
+        loaded.activate(schedule.segment(self.stage_index))  # hand-off 'stack': train this stage's own adapter
         return loaded
 
     def data_card(self, loaded: LoadedModel) -> dict[str, int | float]:
@@ -92,16 +96,24 @@ class RoundJob:
         return _prepared(self.cfg, self.hospital, loaded.tokenizer).card.to_metrics()
 
     def examples(self, loaded: LoadedModel, split: str) -> list:
-        return _stage_examples(self.cfg, self.hospital, self.stage.kind, self.stage.max_seq_len, split,
-                               loaded.tokenizer)
+        return _stage_examples(self.cfg, self.hospital, self.stage, split, loaded.tokenizer)
+
+    def stage_examples(self, loaded: LoadedModel, objective, context: Context, *splits: str) -> dict[str, list]:
+        """This stage's examples per split; HA pairs with their DPO reference attached (scored on first use)."""
+        examples = {split: self.examples(loaded, split) for split in splits}
+        if self.stage.kind != "ha":
+            return examples
+        return with_references(objective, loaded.model, examples, context.state, stage_name=self.stage.name,
+                               round_in_stage=self.round_in_stage, batch_size=self.stage.batch_size,
+                               hospital_id=self.hospital.hospital_id)
 
     def dp_plan(self, loaded: LoadedModel) -> list[tuple[float, int]]:
         """(sample rate, steps) of every stage of the run at this hospital: what the ε budget must cover."""
         plan = []
         for stage in build_schedule(self.cfg).stages:
-            n = len(_stage_examples(self.cfg, self.hospital, stage.kind, stage.max_seq_len, "train",
-                                    loaded.tokenizer))
-            plan.append((min(1.0, stage.batch_size / max(1, n)), stage.rounds * stage.local_steps))
+            n = len(_stage_examples(self.cfg, self.hospital, stage, "train", loaded.tokenizer))
+            sized = stage.for_examples(n)
+            plan.append((min(1.0, sized.batch_size / max(1, n)), sized.rounds * sized.local_steps))
         return plan
 
 
@@ -122,29 +134,31 @@ def _deidentifier(cfg: RunConfig, hospital: Hospital):
 
 
 @functools.lru_cache(maxsize=16)
-def _stage_examples(cfg: RunConfig, hospital: Hospital, kind: str, max_seq_len: int, split: str, tokenizer) -> list:
+def _stage_examples(cfg: RunConfig, hospital: Hospital, stage: Stage, split: str, tokenizer) -> list:
     prepared = _prepared(cfg, hospital, tokenizer)
     data = prepared.train if split == "train" else prepared.heldout
-    return objective_for(kind, tokenizer, max_seq_len).examples(data)
+    return stage_objective(stage, tokenizer, cfg).examples(data)
 
 
 @app.train()
 def train(msg: Message, context: Context) -> Message:
     job = RoundJob.from_message(msg, context)
     loaded = job.model(msg.content["arrays"])
-    objective = objective_for(job.stage.kind, loaded.tokenizer, job.stage.max_seq_len)
-    examples = job.examples(loaded, "train")
+    objective = stage_objective(job.stage, loaded.tokenizer, job.cfg)
+    # Both splits: DPO references of held-out pairs must come from the adapter as it entered the stage too.
+    examples = job.stage_examples(loaded, objective, context, "train", "heldout")["train"]
     rng = random.Random(f"{job.cfg.run.seed}-{job.hospital.hospital_id}-{job.server_round}")
     # Adapter dropout draws from torch's RNG: seeding it per round makes a resumed run repeat a lost round exactly.
     torch.manual_seed(random.Random(f"torch-{job.cfg.run.seed}-{job.hospital.hospital_id}-{job.server_round}")
                       .getrandbits(63))
+    stage = job.stage.for_examples(len(examples))
     account, dp_entry, dp_step = None, None, None
     if job.cfg.dp.enabled:  # the ledger lives in context.state between rounds and in the hospital's own file
         account = PrivacyAccount.for_hospital(job.cfg.dp, job.cfg.run.name, job.hospital.data_dir,
                                               context.state.get(DP_STATE_KEY),
                                               fresh=job.server_round == 1 and not job.cfg.run.resume)
-        dp_entry, dp_step = account.next_round(job.server_round, job.stage, len(examples), job.dp_plan(loaded))
-    report = train_round(loaded.model, objective, examples, job.stage, round_in_stage=job.round_in_stage, rng=rng,
+        dp_entry, dp_step = account.next_round(job.server_round, stage, len(examples), job.dp_plan(loaded))
+    report = train_round(loaded.model, objective, examples, stage, round_in_stage=job.round_in_stage, rng=rng,
                          proximal_mu=job.proximal_mu, weight_decay=job.cfg.train.weight_decay,
                          max_grad_norm=job.cfg.train.max_grad_norm, dp=dp_step)
     log.info("%s round %d (%s): loss %.4f, %d tokens in %.1fs", job.hospital.hospital_id, job.server_round,
@@ -181,11 +195,13 @@ def train(msg: Message, context: Context) -> Message:
 def evaluate(msg: Message, context: Context) -> Message:
     job = RoundJob.from_message(msg, context)
     loaded = job.model(msg.content["arrays"])
-    objective = objective_for(job.stage.kind, loaded.tokenizer, job.stage.max_seq_len)
-    loss, scored = evaluate_loss(loaded.model, objective, job.examples(loaded, "heldout"), job.stage.batch_size,
-                                 job.cfg.train.eval_batches)
+    objective = stage_objective(job.stage, loaded.tokenizer, job.cfg)
+    heldout = job.stage_examples(loaded, objective, context, "heldout")["heldout"]
+    loss, scored = evaluate_loss(loaded.model, objective, heldout, job.stage.batch_size, job.cfg.train.eval_batches)
+    extra = objective.eval_metrics(loaded.model, heldout, loss, job.stage.batch_size, job.cfg.train.eval_batches)
     content = RecordDict({
-        "metrics": MetricRecord({"num-examples": scored, "eval-loss": loss, "stage-index": job.stage_index}),
+        "metrics": MetricRecord({"num-examples": scored, "eval-loss": loss, "stage-index": job.stage_index,
+                                 **{f"eval-{k}": v for k, v in extra.items()}}),
         "hospital": ConfigRecord({"hospital-id": job.hospital.hospital_id}),
     })
     return Message(content=check_reply(content, adapter_names=set()), reply_to=msg)

@@ -10,10 +10,18 @@ what is allowed, so a typo stops the run before any model is loaded.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Mapping
+
+from common.recipes import RECIPES
+
+STAGE_KINDS: tuple[str, ...] = ("cp", "ift", "ha")
+STAGE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+HANDOFFS: tuple[str, ...] = ("continue", "stack")
+PREFERENCE_LOSSES: tuple[str, ...] = ("dpo", "simpo", "orpo")
 
 
 class ConfigError(ValueError):
@@ -48,12 +56,15 @@ class ModelSection:
 
 @dataclass(frozen=True)
 class AdapterSection:
-    method: str = option("lora", "Adapter type that is trained locally and aggregated.", choices=("lora",))
+    method: str = option("lora", "Adapter type that is trained locally and aggregated: 'lora' (QLoRA when "
+                         "model.quantization=nf4) or 'prompt-tuning' (learned soft-prompt embeddings).",
+                         choices=("lora", "prompt-tuning"))
     rank: int = option(8, "LoRA rank r.", min=1, max=1024)
     alpha: float = option(16.0, "LoRA alpha; the update is scaled by alpha / r.", min=0.0)
     dropout: float = option(0.05, "Dropout on the LoRA input.", min=0.0, max=0.9)
     target_modules: str = option("q_proj,k_proj,v_proj,o_proj",
                                  "Comma-separated module names that get adapters, or 'all-linear'.")
+    virtual_tokens: int = option(20, "Prompt tuning: soft-prompt length in virtual tokens.", min=1, max=512)
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,25 @@ class WireSection:
 class ScheduleSection:
     paradigm: str = option("ift", "Stage preset: the ordered stages the federation goes through.",
                            choices=("ift", "cp-ift", "ift-ha", "cp-ift-ha"))
+    stages: str = option("", "Comma-separated stage names in order; overrides the paradigm when set. A name is a "
+                         "kind (cp, ift, ha) or '<kind>-<label>' (e.g. 'ift-curated'); a name may not repeat. "
+                         "Each stage takes its settings from stage.<name>.<key>, falling back to [train], "
+                         "[strategy] and [align].")
+    recipe: str = option("", "Named recipe (common/recipes.py) whose settings apply under any key set explicitly.",
+                         choices=("", *RECIPES))
+    handoff: str = option("continue", "Between stages: 'continue' trains the same adapter on; 'stack' freezes it "
+                          "and trains a fresh adapter on top (LoRA only; exported as one adapter per segment).",
+                          choices=HANDOFFS)
+
+
+@dataclass(frozen=True)
+class AlignSection:
+    loss: str = option("dpo", "Preference loss of HA stages: 'dpo' (against the model as it entered HA, reference "
+                       "log-probabilities cached locally), or reference-free 'simpo' / 'orpo' for memory-poor sites.",
+                       choices=PREFERENCE_LOSSES)
+    beta: float = option(0.1, "DPO/ORPO: inverse temperature of the implicit reward (ORPO: weight of the "
+                         "odds-ratio term). SimPO: reward scale (its paper uses 2.0).", min=0.0)
+    simpo_gamma: float = option(0.5, "SimPO target reward margin.", min=0.0)
 
 
 @dataclass(frozen=True)
@@ -82,6 +112,8 @@ class TrainSection:
     max_seq_len: int = option(256, "Longest tokenised sequence; longer ones are truncated.", min=16)
     eval_batches: int = option(8, "Held-out batches each hospital scores per evaluation.", min=1)
     eval_every: int = option(1, "Federated evaluation every this many rounds (and always after the last).", min=1)
+    local_epochs: float = option(0.0, "When > 0, overrides local-steps: each hospital takes enough steps for this "
+                                 "many passes over its own data per round.", min=0.0)
 
 
 @dataclass(frozen=True)
@@ -204,6 +236,64 @@ class SimulationSection:
     scale: int = option(200, "Records of the largest synthetic hospital; the others are smaller.", min=8)
 
 
+def _field(section: type, name: str) -> dataclasses.Field:
+    return next(f for f in dataclasses.fields(section) if f.name == name)
+
+
+@dataclass(frozen=True)
+class StageSection:
+    """Settings of one named stage, ``stage.<name>.<key>``; unset keys fall back to [train]/[strategy]/[align]."""
+
+    kind: str | None = option(None, "Stage kind; defaults to the name up to its first '-'.", choices=STAGE_KINDS)
+    rounds: int | None = option(None, "Federated rounds of this stage.", min=1)
+    local_steps: int | None = option(None, "Optimizer steps per round.", min=1)
+    local_epochs: float | None = option(None, "Passes over the local data per round (overrides local-steps).",
+                                        min=0.0)
+    batch_size: int | None = option(None, "Sequences (HA: preference pairs) per optimizer step.", min=1)
+    learning_rate: float | None = option(None, "Peak learning rate.", min=0.0)
+    lr_schedule: str | None = option(None, "Learning-rate schedule over the stage.",
+                                     choices=("constant", "cosine", "linear"))
+    warmup_steps: int | None = option(None, "Linear warm-up steps at the start of the stage.", min=0)
+    max_seq_len: int | None = option(None, "Longest tokenised sequence (CP: the packing length).", min=16)
+    strategy: str | None = option(None, "Aggregation strategy of this stage (its hyperparameters from [strategy]).",
+                                  choices=("fedavg", "fedprox", "fedadam", "fedyogi", "fedavgm", "fedmedian", "fedtrimmedavg"))
+    data: str | None = option(None, "IFT only: comma-separated file-name patterns (fnmatch) of the instruction "
+                              "sources this stage trains on, e.g. 'dialogues*'; '*' is all.")
+    handoff: str | None = option(None, "Hand-off into this stage (see schedule.handoff).", choices=HANDOFFS)
+    loss: str | None = option(None, "HA only: preference loss (see align.loss).", choices=PREFERENCE_LOSSES)
+    beta: float | None = option(None, "HA only: see align.beta.", min=0.0)
+
+
+@dataclass(frozen=True)
+class StageOverrides:
+    """All ``stage.<name>.<key>`` entries of the run config, by stage name (hashable, like the sections)."""
+
+    by_name: tuple[tuple[str, StageSection], ...] = ()
+
+    def get(self, name: str) -> StageSection:
+        return dict(self.by_name).get(name, StageSection())
+
+    @classmethod
+    def from_flat(cls, flat: Mapping[str, Any]) -> StageOverrides:
+        fields = {f.name: f for f in dataclasses.fields(StageSection)}
+        values: dict[str, dict[str, Any]] = {}
+        for key, value in flat.items():
+            _, name, attr = (key.split(".") + ["", ""])[:3]
+            if not STAGE_NAME.fullmatch(name) or key.count(".") != 2:
+                raise ConfigError(f"config key '{key}' must read stage.<name>.<key> with a stage name of lower-case "
+                                  "letters, digits, '-' and '_'")
+            if attr.replace("-", "_") not in fields:
+                allowed = ", ".join(f.replace("_", "-") for f in fields)
+                raise ConfigError(f"unknown config key '{key}'; allowed per stage: {allowed}")
+            f = fields[attr.replace("-", "_")]
+            values.setdefault(name, {})[f.name] = _check(key, value, f, StageSection)
+        return cls(tuple(sorted((name, StageSection(**v)) for name, v in values.items())))
+
+    def to_flat(self) -> dict[str, Any]:
+        return {f"stage.{name}.{k.replace('_', '-')}": v for name, section in self.by_name
+                for k, v in dataclasses.asdict(section).items() if v is not None}
+
+
 @dataclass(frozen=True)
 class RunConfig:
     run: RunSection = field(default_factory=RunSection)
@@ -211,6 +301,7 @@ class RunConfig:
     adapter: AdapterSection = field(default_factory=AdapterSection)
     wire: WireSection = field(default_factory=WireSection)
     schedule: ScheduleSection = field(default_factory=ScheduleSection)
+    align: AlignSection = field(default_factory=AlignSection)
     train: TrainSection = field(default_factory=TrainSection)
     strategy: StrategySection = field(default_factory=StrategySection)
     validation: ValidationSection = field(default_factory=ValidationSection)
@@ -219,12 +310,16 @@ class RunConfig:
     simulation: SimulationSection = field(default_factory=SimulationSection)
     dp: DPSection = field(default_factory=DPSection)
     secagg: SecAggSection = field(default_factory=SecAggSection)
+    stage: StageOverrides = field(default_factory=StageOverrides)  # stage.<name>.<key>: keys named by the user
 
     @classmethod
     def from_flat(cls, flat: Mapping[str, Any]) -> RunConfig:
         """Build from Flower's flat run config (``{"train.rounds": 3, ...}``), validating every key."""
         sections: dict[str, dict[str, Any]] = {}
         section_types = _section_types()
+        flat = _with_recipe(flat)
+        per_stage = {k: v for k, v in flat.items() if k.startswith("stage.")}
+        flat = {k: v for k, v in flat.items() if k not in per_stage}
         for key, value in flat.items():
             section, _, name = key.partition(".")
             if section not in section_types or not name:
@@ -235,12 +330,14 @@ class RunConfig:
                 allowed = ", ".join(f"{section}.{f.replace('_', '-')}" for f in fields)
                 raise ConfigError(f"unknown config key '{key}'; allowed in [{section}]: {allowed}")
             sections.setdefault(section, {})[attr] = _check(key, value, fields[attr], section_types[section])
-        return cls(**{s: section_types[s](**values) for s, values in sections.items()})
+        return cls(**{s: section_types[s](**values) for s, values in sections.items()},
+                   stage=StageOverrides.from_flat(per_stage))
 
     def to_flat(self) -> dict[str, Any]:
         """The inverse of ``from_flat``: what to save beside a run to reproduce it."""
         return {f"{s}.{k.replace('_', '-')}": v
-                for s, section in dataclasses.asdict(self).items() for k, v in section.items()}
+                for s in _section_types() for k, v in dataclasses.asdict(getattr(self, s)).items()} \
+            | self.stage.to_flat()
 
     def replace(self, **overrides: Any) -> RunConfig:
         """A copy with ``{"section.key": value}`` overrides applied (validated like the rest)."""
@@ -248,8 +345,19 @@ class RunConfig:
 
 
 def _section_types() -> dict[str, type]:
+    """The fixed sections; ``stage`` is keyed by stage name and parsed by ``StageOverrides``."""
     hints = typing.get_type_hints(RunConfig)
-    return {f.name: hints[f.name] for f in dataclasses.fields(RunConfig)}
+    return {f.name: hints[f.name] for f in dataclasses.fields(RunConfig) if f.name != "stage"}
+
+
+def _with_recipe(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """The recipe named by ``schedule.recipe`` under the explicitly given keys (which win)."""
+    name = flat.get("schedule.recipe", "")
+    if name in ("", None):
+        return dict(flat)
+    if name not in RECIPES:
+        raise ConfigError(f"config key 'schedule.recipe' is {name!r}; allowed values: {', '.join(RECIPES)}")
+    return {**RECIPES[name].settings, **flat}
 
 
 def _check(key: str, value: Any, f: dataclasses.Field, section_type: type) -> Any:
@@ -281,6 +389,9 @@ def reference_markdown() -> str:
             if meta.get("min") is not None or meta.get("max") is not None:
                 allowed = f"{meta.get('min', '')} … {meta.get('max') if meta.get('max') is not None else ''}"
             lines.append(f"| `{section}.{f.name.replace('_', '-')}` | `{f.default}` | {allowed} | {meta['doc']} |")
+    for f in dataclasses.fields(StageSection):
+        allowed = ", ".join(map(str, f.metadata["choices"])) if f.metadata.get("choices") else ""
+        lines.append(f"| `stage.<name>.{f.name.replace('_', '-')}` | (fallback) | {allowed} | {f.metadata['doc']} |")
     return "\n".join(lines)
 
 

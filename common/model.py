@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model, get_peft_model_state_dict, set_peft_model_state_dict
+from peft import PeftConfig, PromptTuningConfig
 from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, PreTrainedModel, PreTrainedTokenizerBase
 
 from common.logs import get_logger
@@ -110,16 +111,42 @@ class LoadedModel:
     tokenizer: PreTrainedTokenizerBase
     quantization: str  # what was actually applied: 'nf4' or 'none'
     base_parameters: int  # parameter count of the base model, for wire-size ratios
+    # Hand-off 'stack': one adapter per schedule segment; tensors of adapter k > 0 are named "stack-k/<name>".
+    adapter_names: tuple[str, ...] = ("default",)
 
     def adapter_state(self) -> dict[str, torch.Tensor]:
-        """A snapshot of the trainable adapter tensors by name, on CPU (copies: later training leaves it as is)."""
-        return {k: v.detach().to("cpu", copy=True) for k, v in get_peft_model_state_dict(self.model).items()}
+        """A snapshot of every adapter's tensors by name (stacked ones included), on CPU; copies, so later
+        training leaves it as is."""
+        return {_stacked_key(name, k): v.detach().to("cpu", copy=True) for name in self.adapter_names
+                for k, v in get_peft_model_state_dict(self.model, adapter_name=name).items()}
 
     def load_adapter_state(self, state: dict[str, torch.Tensor]) -> None:
-        result = set_peft_model_state_dict(self.model, state)
-        unexpected = getattr(result, "unexpected_keys", [])
-        if unexpected:
-            raise KeyError(f"adapter tensors not in the model: {unexpected[:5]}")
+        for name in self.adapter_names:
+            prefix = _stacked_key(name, "")
+            part = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)
+                    and (prefix or "/" not in k)}
+            result = set_peft_model_state_dict(self.model, part, adapter_name=name)
+            unexpected = getattr(result, "unexpected_keys", [])
+            if self.model.peft_config[name].is_prompt_learning:
+                # PEFT loads the soft prompt into its prompt encoder, apart from load_state_dict, which reports
+                # it unused.
+                unexpected = [k for k in unexpected if k != "prompt_embeddings"]
+            if unexpected:
+                raise KeyError(f"adapter tensors not in the model: {unexpected[:5]}")
+
+    def activate(self, segment: int) -> None:
+        """Apply the adapters of segments 0..``segment`` (summed, as LoRA does) and train only the last one."""
+        if len(self.adapter_names) == 1:
+            return
+        self.model.base_model.set_adapter(list(self.adapter_names[:segment + 1]))
+        trained = f".{self.adapter_names[segment]}."
+        for name, parameter in self.model.named_parameters():
+            if "lora_" in name:
+                parameter.requires_grad = trained in name
+
+
+def _stacked_key(adapter_name: str, key: str) -> str:
+    return key if adapter_name == "default" else f"{adapter_name}/{key}"
 
 
 def load_tokenizer(model_cfg: ModelSection) -> PreTrainedTokenizerBase:
@@ -165,20 +192,35 @@ def lora_config(adapter_cfg: AdapterSection) -> LoraConfig:
     )
 
 
+def adapter_config(adapter_cfg: AdapterSection) -> PeftConfig:
+    """The PEFT config of ``adapter.method``: LoRA, or prompt tuning (a soft prompt of virtual tokens, Med-PaLM's
+    instruction prompt tuning). Either way the trainable tensors are what travels and is averaged."""
+    if adapter_cfg.method == "prompt-tuning":
+        return PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=adapter_cfg.virtual_tokens)
+    return lora_config(adapter_cfg)
+
+
 def build_adapter_model(model_cfg: ModelSection, adapter_cfg: AdapterSection, seed: int,
-                        *, trainable: bool = True) -> LoadedModel:
-    """A fresh base model with a freshly initialised adapter (seeded, so every process agrees)."""
+                        *, trainable: bool = True, adapters: int = 1) -> LoadedModel:
+    """A fresh base model with a freshly initialised adapter (seeded, so every process agrees); ``adapters`` > 1
+    stacks that many (one per schedule segment, see ``LoadedModel.activate``)."""
     base, quantization = load_base_model(model_cfg, trainable=trainable)
     base_parameters = sum(p.numel() for p in base.parameters())
     if quantization == "nf4":
         # bitsandbytes stores two 4-bit weights per byte: count logical parameters, not storage elements.
         base_parameters = sum(p.numel() * (2 if p.dtype == torch.uint8 else 1) for p in base.parameters())
     torch.manual_seed(seed)
-    model = get_peft_model(base, lora_config(adapter_cfg))
+    model = get_peft_model(base, adapter_config(adapter_cfg))
+    names = ("default", *(f"stack-{k}" for k in range(1, adapters)))
+    for k, name in enumerate(names[1:], start=1):
+        torch.manual_seed(seed + k)
+        model.add_adapter(name, adapter_config(adapter_cfg))
     if model_cfg.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
-    return LoadedModel(model, load_tokenizer(model_cfg), quantization, base_parameters)
+    loaded = LoadedModel(model, load_tokenizer(model_cfg), quantization, base_parameters, names)
+    loaded.activate(0)
+    return loaded
 
 
 _PROCESS_MODELS: dict[tuple, LoadedModel] = {}
@@ -186,16 +228,17 @@ _process_lock = threading.Lock()
 
 
 def shared_adapter_model(model_cfg: ModelSection, adapter_cfg: AdapterSection, seed: int,
-                         *, trainable: bool = True) -> LoadedModel:
+                         *, trainable: bool = True, adapters: int = 1) -> LoadedModel:
     """The process-wide model for this (model, adapter) configuration, built on first use.
 
     Callers must load the adapter weights they want before using it: its adapter holds whatever the
     last user left there.
     """
-    key = (model_cfg, adapter_cfg, seed, trainable)
+    key = (model_cfg, adapter_cfg, seed, trainable, adapters)
     with _process_lock:
         if key not in _PROCESS_MODELS:
-            _PROCESS_MODELS[key] = build_adapter_model(model_cfg, adapter_cfg, seed, trainable=trainable)
+            _PROCESS_MODELS[key] = build_adapter_model(model_cfg, adapter_cfg, seed, trainable=trainable,
+                                                       adapters=adapters)
         return _PROCESS_MODELS[key]
 
 

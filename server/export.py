@@ -24,7 +24,7 @@ def export_adapter(loaded: LoadedModel, state: dict[str, torch.Tensor], run_dir:
     adapter_dir = _replace_dir(run_dir / "adapter", lambda tmp: (loaded.model.save_pretrained(tmp),
                                                                   loaded.tokenizer.save_pretrained(tmp)))
     merged_dir = None
-    if cfg.model.quantization == "none":
+    if cfg.model.quantization == "none" and cfg.adapter.method == "lora":  # a soft prompt does not fold into weights
         # merge_and_unload folds the adapter into the base in place; the coordinator is done with it.
         merged = loaded.model.merge_and_unload()
         merged_dir = _replace_dir(run_dir / "merged", lambda tmp: (merged.save_pretrained(tmp),

@@ -7,6 +7,7 @@ metrics, bytes accounting, checkpoints and resume, and the final export.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from common.logs import get_logger
 from common import wire
 from common.config import RunConfig
 from common.model import build_adapter_model
-from common.stages import Schedule, build_schedule
+from common.stages import Schedule, build_schedule, stage_metrics
 from server import strategy_state
 from server.checkpoint import Checkpointer, atomic_write_bytes
 from server.export import export_adapter
@@ -72,10 +73,13 @@ class Federation:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.checkpoints = Checkpointer(self.run_dir)
         # The coordinator never trains: a full-precision base suffices to initialise and export adapters.
-        self.model = build_adapter_model(cfg.model, cfg.adapter, cfg.run.seed, trainable=False)
+        self.model = build_adapter_model(cfg.model, cfg.adapter, cfg.run.seed, trainable=False,
+                                         adapters=self.schedule.adapter_count)
         self.global_state = self.model.adapter_state()
         self.spec = wire.AdapterSpec.of(self.global_state, cfg.wire.dtype)
-        self.strategies = [with_client_level_dp(build_strategy(cfg.strategy), cfg) for _ in self.schedule.stages]
+        # A stage may name its own strategy (stage.<name>.strategy); its hyperparameters stay those of [strategy].
+        self.strategies = [with_client_level_dp(build_strategy(dataclasses.replace(cfg.strategy, name=s.strategy)), cfg)
+                           for s in self.schedule.stages]
         self.history: list[RoundRecord] = []
         self.data_cards: dict[str, dict] = {}  # hospital id -> aggregate counts from its data card
         self.norm_rule = NormOutlierRule.from_config(cfg.validation)
@@ -100,6 +104,7 @@ class Federation:
             self.checkpoints.save(server_round, self.global_state,
                                   {"server_round": server_round, "stage_index": record.stage_index,
                                    "privacy": privacy_summary(self.cfg, self.history)})
+        self.model.activate(self.schedule.adapter_count - 1)  # export (and merge) every stacked adapter
         adapter_dir, merged_dir = export_adapter(self.model, self.global_state, self.run_dir, self.cfg)
         summary = self._summary(adapter_dir, merged_dir)
         atomic_write_bytes(self.run_dir / "summary.json", json.dumps(summary, indent=2).encode())
@@ -249,9 +254,11 @@ class Federation:
     def _log_round(self, record: RoundRecord, stage, round_in_stage: int) -> None:
         train_loss = record.train.get("train-loss", float("nan"))
         eval_loss = record.evaluate.get("eval-loss", float("nan"))
-        log.info("[round %d/%d · %s %d/%d] train loss %.4f · eval loss %.4f · %d hospitals (%d rejected) · "
+        extra = "".join(f" · {k} {v:.4f}" for k, v in record.evaluate.items()
+                        if k.startswith("eval-") and k != "eval-loss")
+        log.info("[round %d/%d · %s %d/%d] train loss %.4f · eval loss %.4f%s · %d hospitals (%d rejected) · "
                  "↓%.2f MB ↑%.2f MB · %.1fs", record.server_round, self.schedule.total_rounds, stage.name,
-                 round_in_stage, stage.rounds, train_loss, eval_loss, len(record.hospitals), len(record.rejected),
+                 round_in_stage, stage.rounds, train_loss, eval_loss, extra, len(record.hospitals), len(record.rejected),
                  record.bytes_down / 1e6, record.bytes_up / 1e6, record.seconds)
 
     def _summary(self, adapter_dir: Path, merged_dir: Path | None) -> dict:
@@ -271,6 +278,7 @@ class Federation:
             "merged_dir": str(merged_dir) if merged_dir else None,
             "data_cards": self.data_cards,
             "privacy": privacy_summary(self.cfg, self.history),
+            "stage_metrics": stage_metrics([r.__dict__ for r in self.history]),
         }
         lines = ["", "medfed run finished", f"  run folder      {self.run_dir}",
                  f"  stages          {' → '.join(summary['stages'])} ({summary['rounds']} rounds)"]

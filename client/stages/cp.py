@@ -1,30 +1,65 @@
-"""Continued pretraining: causal-LM loss on every token of de-identified unstructured text."""
+"""Continued pretraining: causal-LM loss on every token of de-identified unstructured text.
+
+Documents are packed into rows of ``max_seq_len`` tokens so no compute goes to padding. Position ids
+restart at each document, from which transformers builds a block-diagonal causal mask: a token never
+attends to another document, and the first token of a document is not predicted from the one before.
+Models that cannot take position ids (PEFT prompt tuning drops them) get one document window per row.
+"""
 
 from __future__ import annotations
 
-from client.stages.base import Example, causal_lm_loss, causal_lm_per_sample_loss, pad_examples
+import math
+
+from client.stages.base import IGNORE, Example, causal_lm_loss, causal_lm_per_sample_loss, pad_examples
 from common.records import StageData
 
 
 class ContinuedPretraining:
-    def __init__(self, tokenizer, max_seq_len: int) -> None:
+    def __init__(self, tokenizer, max_seq_len: int, *, packing: bool = True) -> None:
         self.tokenizer = tokenizer
         self.max_seq_len = max_seq_len
+        self.packing = packing
 
-    def examples(self, data: StageData) -> list[Example]:
-        """One example per window of ``max_seq_len`` tokens; a window never spans two documents."""
+    def windows(self, data: StageData) -> list[list[int]]:
+        """Each note (plus end-of-text) cut into windows of at most ``max_seq_len`` tokens."""
         eos = self.tokenizer.eos_token_id
-        examples = []
+        windows = []
         for note in data.notes:
             ids = self.tokenizer(note.text, add_special_tokens=False)["input_ids"] + [eos]
             for start in range(0, len(ids), self.max_seq_len):
                 window = ids[start:start + self.max_seq_len]
-                if len(window) > 1:
-                    examples.append(Example(window, list(window)))
-        return examples
+                if len(window) > 1:  # a lone token has nothing to predict
+                    windows.append(window)
+        return windows
+
+    def examples(self, data: StageData) -> list[Example]:
+        windows = self.windows(data)
+        if not self.packing:
+            return [Example(w, list(w)) for w in windows]
+        rows, current = [], []
+        for window in windows:  # greedy, in order: deterministic and near-full rows on short clinical notes
+            if sum(map(len, current)) + len(window) > self.max_seq_len:
+                rows.append(current)
+                current = []
+            current.append(window)
+        if current:
+            rows.append(current)
+        return [self._pack(row) for row in rows]
+
+    @staticmethod
+    def _pack(documents: list[list[int]]) -> Example:
+        ids, labels, positions = [], [], []
+        for doc in documents:
+            ids += doc
+            labels += [IGNORE] + doc[1:]  # the first token has no context inside its own document
+            positions += range(len(doc))
+        return Example(ids, labels, positions)
 
     def collate(self, examples: list[Example]):
         return pad_examples(examples, self.tokenizer.pad_token_id)
 
     loss = staticmethod(causal_lm_loss)
     per_sample_loss = staticmethod(causal_lm_per_sample_loss)
+
+    def eval_metrics(self, model, examples, loss: float, batch_size: int, max_batches: int) -> dict[str, float]:
+        return {"perplexity": math.exp(min(loss, 50.0))}  # capped: an untrained model must not overflow to inf

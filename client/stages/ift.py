@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatch
+
 from client.stages.base import IGNORE, Example, causal_lm_loss, causal_lm_per_sample_loss, pad_examples
 from common.records import Conversation, StageData
 
 
 class InstructionTuning:
-    def __init__(self, tokenizer, max_seq_len: int) -> None:
+    def __init__(self, tokenizer, max_seq_len: int, *, sources: str = "*") -> None:
+        """``sources``: comma-separated fnmatch patterns of the source file names whose conversations to use
+        (a curated subset for a second IFT stage); ``"*"`` uses all."""
         self.tokenizer = tokenizer
         self.max_seq_len = max_seq_len
+        self.sources = [p.strip() for p in sources.split(",") if p.strip()]
 
     def examples(self, data: StageData) -> list[Example]:
-        """Encoded conversations; one whose replies were all truncated away teaches nothing and is dropped."""
-        encoded = (self.encode(c) for c in data.conversations)
+        """Encoded conversations from the selected sources; one whose replies were all truncated away teaches
+        nothing and is dropped."""
+        encoded = (self.encode(c) for c in data.conversations if any(fnmatch(c.source, p) for p in self.sources))
         return [e for e in encoded if any(label != IGNORE for label in e.labels)]
 
     def encode(self, conversation: Conversation) -> Example:
@@ -47,3 +53,6 @@ class InstructionTuning:
 
     loss = staticmethod(causal_lm_loss)
     per_sample_loss = staticmethod(causal_lm_per_sample_loss)
+
+    def eval_metrics(self, model, examples, loss: float, batch_size: int, max_batches: int) -> dict[str, float]:
+        return {}  # the held-out loss on assistant tokens is the IFT metric
