@@ -121,6 +121,7 @@ class PreferenceAlignment:
         losses, pairs = self.per_sample_loss(model, batch)
         return losses.mean(), pairs
 
+    @torch.no_grad()
     def with_reference(self, model: torch.nn.Module, examples: list[PreferenceExample],
                        batch_size: int) -> list[PreferenceExample]:
         """The pairs with the model's current answer log-probs attached as their DPO reference."""
