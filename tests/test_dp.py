@@ -148,3 +148,26 @@ def test_resume_restores_the_ledger_from_the_hospitals_file(tmp_path):
     assert PrivacyAccount.open(cfg, path, fresh=True).ledger.steps == 0
     with pytest.raises(ConfigError, match="δ"):
         PrivacyAccount.open(DPSection(enabled=True, noise_multiplier=1.0, delta=1e-6), path)
+
+
+def test_under_dp_each_cp_example_is_exactly_one_note(tiny_model_dir):
+    # Packing or windowing would put one note into several examples (or several notes into one),
+    # and per-example clipping would then no longer bound a single record's influence.
+    from transformers import AutoTokenizer
+
+    from client.stages import stage_objective
+    from common.config import RunConfig
+    from common.records import Note, StageData
+    from common.stages import build_schedule
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    long_note = Note("n1", "p1", "2020-01-01", "Chest pain and troponin rise. " * 40)
+    notes = StageData(notes=[long_note, Note("n2", "p2", "2020-01-02", "Asthma, wheezing."),
+                             Note("n3", "p3", "2020-01-03", "Sepsis, lactate high.")])
+    for dp, expected in ((True, 3), (False, None)):
+        cfg = RunConfig.from_flat({"schedule.paradigm": "cp-ift", "train.max-seq-len": 32, "dp.enabled": dp})
+        examples = stage_objective(build_schedule(cfg).stages[0], tokenizer, cfg).examples(notes)
+        if expected is not None:
+            assert len(examples) == expected and all(len(e.input_ids) <= 32 for e in examples)
+        else:
+            assert len(examples) > 3  # the long note spans several windows when records need no isolation

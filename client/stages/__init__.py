@@ -31,8 +31,10 @@ def objective_for(kind: str, tokenizer, max_seq_len: int, **options) -> Objectiv
 def stage_objective(stage: Stage, tokenizer, cfg: RunConfig) -> Objective:
     """The objective of ``stage`` with the settings the stage and the run give it."""
     options = {
-        # PEFT prompt tuning drops position ids, which packing needs to keep documents apart.
-        "cp": {"packing": cfg.adapter.method != "prompt-tuning"},
+        # PEFT prompt tuning drops position ids, which packing needs to keep documents apart. Under DP-SGD a
+        # training example must be one record (the privacy unit): one note per row, its first window only.
+        "cp": {"packing": cfg.adapter.method != "prompt-tuning" and not cfg.dp.enabled,
+               "one_window_per_note": cfg.dp.enabled},
         "ift": {"sources": stage.data},
         "ha": {"loss": stage.loss, "beta": stage.beta, "simpo_gamma": cfg.align.simpo_gamma},
     }[stage.kind]

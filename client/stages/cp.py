@@ -15,10 +15,13 @@ from common.records import StageData
 
 
 class ContinuedPretraining:
-    def __init__(self, tokenizer, max_seq_len: int, *, packing: bool = True) -> None:
+    def __init__(self, tokenizer, max_seq_len: int, *, packing: bool = True, one_window_per_note: bool = False) -> None:
+        """``one_window_per_note``: keep only each note's first window, so every example is exactly one note
+        (what DP-SGD's per-example clipping protects); otherwise a long note yields several windows."""
         self.tokenizer = tokenizer
         self.max_seq_len = max_seq_len
         self.packing = packing
+        self.one_window_per_note = one_window_per_note
 
     def windows(self, data: StageData) -> list[list[int]]:
         """Each note (plus end-of-text) cut into windows of at most ``max_seq_len`` tokens."""
@@ -26,7 +29,7 @@ class ContinuedPretraining:
         windows = []
         for note in data.notes:
             ids = self.tokenizer(note.text, add_special_tokens=False)["input_ids"] + [eos]
-            for start in range(0, len(ids), self.max_seq_len):
+            for start in range(0, self.max_seq_len if self.one_window_per_note else len(ids), self.max_seq_len):
                 window = ids[start:start + self.max_seq_len]
                 if len(window) > 1:  # a lone token has nothing to predict
                     windows.append(window)
