@@ -127,4 +127,6 @@ def evaluate(model: torch.nn.Module, objective: Objective, examples: list, batch
         total += loss.item() * n_tokens
         count += n_tokens
         scored += len(chunk)
-    return (total / count if count else float("nan")), scored
+    if not count:  # nothing held out for this stage here: weight 0, so the federation's mean stays finite
+        return 0.0, 0
+    return total / count, scored

@@ -141,9 +141,11 @@ class Federation:
                                                         self.grid))
             record.bytes_down += self._prepare_outgoing(messages)
             replies = list(self.grid.send_and_receive(messages, timeout=self.cfg.strategy.round_timeout))
-            accepted = self._accept(replies, record, with_arrays=False)
-            if accepted:
-                record.evaluate = dict(strategy.aggregate_evaluate(server_round, accepted) or {})
+            # A hospital with nothing held out for this stage scores 0 examples: it has no weight in the mean.
+            scored = [r for r in self._accept(replies, record, with_arrays=False)
+                      if r.content["metrics"]["num-examples"] > 0]
+            if scored:
+                record.evaluate = dict(strategy.aggregate_evaluate(server_round, scored) or {})
             record.evaluate_seconds = time.perf_counter() - started - record.train_seconds
 
         record.seconds = time.perf_counter() - started
