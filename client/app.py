@@ -6,6 +6,7 @@ metrics. Never text, never base-model weights.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import random
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from client.stages import objective_for
 from client.train import evaluate as evaluate_loss
 from client.train import train_round
 from common.logs import get_logger
-from common import wire
+from common import lowrank, wire
 from common.config import ConfigError, RunConfig
 from common.model import LoadedModel, shared_adapter_model
 from common.stages import Stage
@@ -60,6 +61,7 @@ class RoundJob:
     round_in_stage: int
     proximal_mu: float
     hospital: Hospital
+    rank: int  # this hospital's LoRA rank (node config 'adapter-rank'; adapter.rank by default)
 
     @classmethod
     def from_message(cls, msg: Message, context: Context) -> RoundJob:
@@ -68,14 +70,22 @@ class RoundJob:
         config = dict(msg.content["config"])
         return cls(cfg=cfg, stage=Stage.from_config(config), stage_index=int(config["stage-index"]),
                    server_round=int(config["server-round"]), round_in_stage=int(config["round-in-stage"]),
-                   proximal_mu=float(config.get("proximal-mu", 0.0)), hospital=Hospital.from_context(context, cfg))
+                   proximal_mu=float(config.get("proximal-mu", 0.0)), hospital=Hospital.from_context(context, cfg),
+                   rank=_hospital_rank(context, cfg))
 
     def model(self, incoming: ArrayRecord) -> LoadedModel:
-        """The process's shared model, holding the adapter weights that came with the message."""
-        loaded = shared_adapter_model(self.cfg.model, self.cfg.adapter, self.cfg.run.seed)
-        spec = wire.AdapterSpec.of(loaded.adapter_state(), self.cfg.wire.dtype)
-        wire.validate(incoming, spec)
-        loaded.load_adapter_state(wire.decode(incoming))
+        """The process's shared model at this hospital's rank, holding the adapter that came with the message."""
+        adapter_cfg = dataclasses.replace(self.cfg.adapter, rank=self.rank)
+        loaded = shared_adapter_model(self.cfg.model, adapter_cfg, self.cfg.run.seed)
+        spec = wire.AdapterSpec.of(loaded.trainable_adapter_state(), self.cfg.wire.dtype, self.cfg.wire.block_size)
+        # At our own rank, or at the global rank while the coordinator has not yet learnt ours.
+        shapes = {k: tuple(a.shape) for k, a in incoming.items()}
+        global_spec = spec.at_rank(self.cfg.adapter.rank)
+        wire.validate(incoming, global_spec if shapes == global_spec.shapes != spec.shapes else spec)
+        state = wire.decode(incoming)
+        if shapes != spec.shapes:
+            state = lowrank.at_rank(state, self.rank, self.cfg.adapter.alpha)
+        loaded.load_adapter_state(state)
         return loaded
 
     def data_card(self, loaded: LoadedModel) -> dict[str, int | float]:
@@ -85,6 +95,21 @@ class RoundJob:
     def examples(self, loaded: LoadedModel, split: str) -> list:
         return _stage_examples(self.cfg, self.hospital.data_dir, self.stage.kind, self.stage.max_seq_len,
                                split, loaded.tokenizer)
+
+
+def _hospital_rank(context: Context, cfg: RunConfig) -> int:
+    """This hospital's LoRA rank: node config 'adapter-rank', else adapter.hospital-ranks by partition."""
+    node = context.node_config
+    ranks = lowrank.hospital_ranks(cfg.adapter)
+    if "adapter-rank" in node:
+        rank = int(node["adapter-rank"])
+    elif "partition-id" in node and int(node["partition-id"]) < len(ranks):
+        rank = ranks[int(node["partition-id"])]
+    else:
+        return cfg.adapter.rank
+    if not 1 <= rank <= cfg.adapter.rank:
+        raise ConfigError(f"node config 'adapter-rank' is {rank}; it must be in 1..adapter.rank={cfg.adapter.rank}")
+    return rank
 
 
 @functools.lru_cache(maxsize=8)
@@ -132,10 +157,13 @@ def train(msg: Message, context: Context) -> Message:
         "quantized-4bit": int(loaded.quantization == "nf4"),
         "stage-index": job.stage_index,
     }
+    update = loaded.trainable_adapter_state()
+    arrays = wire.encode(update, job.cfg.wire.dtype, job.cfg.wire.block_size)
+    metrics["wire-error"] = wire.relative_error(update, arrays)  # what the wire precision did to this update
     content = RecordDict({
-        "arrays": wire.encode(loaded.adapter_state(), job.cfg.wire.dtype),
+        "arrays": arrays,
         "metrics": MetricRecord(metrics),
-        "hospital": ConfigRecord({"hospital-id": job.hospital.hospital_id}),
+        "hospital": ConfigRecord({"hospital-id": job.hospital.hospital_id, "adapter-rank": job.rank}),
         "data-card": ConfigRecord(job.data_card(loaded)),
     })
     return Message(content=content, reply_to=msg)

@@ -115,6 +115,12 @@ class LoadedModel:
         """The trainable adapter tensors by name, detached, on CPU."""
         return {k: v.detach().cpu() for k, v in get_peft_model_state_dict(self.model).items()}
 
+    def trainable_adapter_state(self) -> dict[str, torch.Tensor]:
+        """The adapter tensors this hospital trains and sends (all of them, except lora_A under FFA-LoRA)."""
+        adapter = self.model.active_adapter
+        frozen = {n.replace(f".{adapter}.", ".") for n, p in self.model.named_parameters() if not p.requires_grad}
+        return {k: v for k, v in self.adapter_state().items() if k not in frozen}
+
     def load_adapter_state(self, state: dict[str, torch.Tensor]) -> None:
         result = set_peft_model_state_dict(self.model, state)
         unexpected = getattr(result, "unexpected_keys", [])
@@ -175,6 +181,11 @@ def build_adapter_model(model_cfg: ModelSection, adapter_cfg: AdapterSection, se
         base_parameters = sum(p.numel() * (2 if p.dtype == torch.uint8 else 1) for p in base.parameters())
     torch.manual_seed(seed)
     model = get_peft_model(base, lora_config(adapter_cfg))
+    if adapter_cfg.method == "ffa-lora":
+        # FFA-LoRA: A stays at this seeded initialisation in every process, so only B is trained and sent.
+        for name, parameter in model.named_parameters():
+            if ".lora_A." in name:
+                parameter.requires_grad_(False)
     if model_cfg.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
