@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from flwr.app import Array, ArrayRecord, ConfigRecord, Message
+from flwr.app import Array, ArrayRecord, ConfigRecord, Message, RecordDict
 from flwr.serverapp import Grid
 
 from common.logs import get_logger
@@ -147,8 +147,8 @@ class Federation:
                 payload = self.exchange.encode(state)
                 payloads[rank] = (payload, wire.record_bytes(payload), wire.relative_error(state, payload))
             payload, size, error = payloads[rank]
-            message.content["arrays"] = payload
-            message.content["run-config"] = run_config
+            # Flower's strategies give all their messages one shared RecordDict; each needs its own payload.
+            message.content = RecordDict({**message.content, "arrays": payload, "run-config": run_config})
             self.sent[node] = (size, error)
             total += size
         return total
@@ -169,7 +169,7 @@ class Federation:
                     declared = dict(reply.content["hospital"]) if "hospital" in reply.content else {}
                     rank = int(declared.get("adapter-rank", self.cfg.adapter.rank))
                     wire.validate(reply.content["arrays"], self.exchange.spec(self.global_state, rank))
-                except (wire.WireError, KeyError) as exc:
+                except (wire.WireError, KeyError, ValueError) as exc:
                     record.rejected.append((node, f"{phase}: {exc}"))
                     log.warning("round %d: rejected update from node %d: %s", record.server_round, node, exc)
                     continue
