@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--local-steps", type=int, default=8)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--rank", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0, help="run.seed: data, initialisation and sampling")
     parser.add_argument("--hospitals", type=int, default=3)
     parser.add_argument("--scale", type=int, default=60, help="records of the largest synthetic hospital")
     parser.add_argument("--only", default="", help="comma-separated variant names (default: all)")
@@ -78,7 +79,8 @@ def main(argv: list[str] | None = None) -> None:
             "train.local-steps": args.local_steps, "train.learning-rate": args.learning_rate,
             "train.max-seq-len": 128, "simulation.num-hospitals": args.hospitals,
             "simulation.scale": args.scale, "strategy.min-nodes": args.hospitals, "data.root": str(work / "hospitals"),
-            "run.output-dir": str(work / "runs"), "run.resume": False, "deid.enabled": False}
+            "run.output-dir": str(work / "runs"), "run.resume": False, "run.seed": args.seed,
+            "deid.enabled": False}
     chosen = {k: v for k, v in variants(args.rank).items() if not args.only or k in args.only.split(",")}
     results = {}
     for name, overrides in chosen.items():
@@ -91,7 +93,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name}: held-out loss {results[name]['final_eval_loss']:.4f}, "
               f"{results[name]['bytes_up_per_hospital_round']:.0f} B up per hospital per round", flush=True)
 
-    report = {"setup": {k: v for k, v in base.items() if not k.startswith(("data.", "run."))}, "variants": results}
+    report = {"setup": {k: v for k, v in base.items() if not k.startswith(("data.", "run.")) or k == "run.seed"},
+              "variants": results}
     if {"factors-float32", "factors-int8-block64"} <= results.keys():
         fp32, q8 = results["factors-float32"], results["factors-int8-block64"]
         report["int8_vs_float32"] = {
