@@ -6,6 +6,7 @@ metrics. Never text, never base-model weights.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import random
 import resource
@@ -23,7 +24,7 @@ from client.stages.reference import with_references
 from client.train import evaluate as evaluate_loss
 from client.train import train_round
 from common.logs import get_logger
-from common import wire
+from common import lowrank, wire
 from common.config import ConfigError, RunConfig
 from common.model import LoadedModel, shared_adapter_model
 from common.stages import Stage, build_schedule
@@ -70,6 +71,7 @@ class RoundJob:
     round_in_stage: int
     proximal_mu: float
     hospital: Hospital
+    rank: int  # this hospital's LoRA rank (node config 'adapter-rank'; adapter.rank by default)
 
     @classmethod
     def from_message(cls, msg: Message, context: Context) -> RoundJob:
@@ -78,17 +80,26 @@ class RoundJob:
         config = dict(msg.content["config"])
         return cls(cfg=cfg, stage=Stage.from_config(config), stage_index=int(config["stage-index"]),
                    server_round=int(config["server-round"]), round_in_stage=int(config["round-in-stage"]),
-                   proximal_mu=float(config.get("proximal-mu", 0.0)), hospital=Hospital.from_context(context, cfg))
+                   proximal_mu=float(config.get("proximal-mu", 0.0)), hospital=Hospital.from_context(context, cfg),
+                   rank=_hospital_rank(context, cfg))
 
-    def model(self, incoming: ArrayRecord) -> LoadedModel:
-        """The process's shared model, holding the adapter weights that came with the message."""
+    def model(self, incoming: ArrayRecord) -> tuple[LoadedModel, dict[str, torch.Tensor]]:
+        """The process's shared model at this hospital's rank, holding the adapter that came with the message;
+        also that adapter as received (at this hospital's rank)."""
         schedule = build_schedule(self.cfg)
-        loaded = shared_adapter_model(self.cfg.model, self.cfg.adapter, self.cfg.run.seed,
-                                      adapters=schedule.adapter_count)
-        spec = wire.AdapterSpec.of(loaded.adapter_state(), self.cfg.wire.dtype)
-        wire.validate(incoming, spec)
-        loaded.load_adapter_state(wire.decode(incoming))
+        adapter_cfg = dataclasses.replace(self.cfg.adapter, rank=self.rank)
+        loaded = shared_adapter_model(self.cfg.model, adapter_cfg, self.cfg.run.seed, adapters=schedule.adapter_count)
+        spec = wire.AdapterSpec.of(loaded.trainable_adapter_state(), self.cfg.wire.dtype, self.cfg.wire.block_size)
+        # At our own rank, or at the global rank while the coordinator has not yet learnt ours.
+        shapes = {k: tuple(a.shape) for k, a in incoming.items()}
+        global_spec = spec.at_rank(self.cfg.adapter.rank)
+        wire.validate(incoming, global_spec if shapes == global_spec.shapes != spec.shapes else spec)
+        state = wire.decode(incoming)
+        if shapes != spec.shapes:
+            state = lowrank.at_rank(state, self.rank, self.cfg.adapter.alpha)
+        loaded.load_adapter_state(state)
         loaded.activate(schedule.segment(self.stage_index))  # hand-off 'stack': train this stage's own adapter
+        return loaded, state
         return loaded
 
     def data_card(self, loaded: LoadedModel) -> dict[str, int | float]:
@@ -117,6 +128,21 @@ class RoundJob:
         return plan
 
 
+def _hospital_rank(context: Context, cfg: RunConfig) -> int:
+    """This hospital's LoRA rank: node config 'adapter-rank', else adapter.hospital-ranks by partition."""
+    node = context.node_config
+    ranks = lowrank.hospital_ranks(cfg.adapter)
+    if "adapter-rank" in node:
+        rank = int(node["adapter-rank"])
+    elif "partition-id" in node and int(node["partition-id"]) < len(ranks):
+        rank = ranks[int(node["partition-id"])]
+    else:
+        return cfg.adapter.rank
+    if not 1 <= rank <= cfg.adapter.rank:
+        raise ConfigError(f"node config 'adapter-rank' is {rank}; it must be in 1..adapter.rank={cfg.adapter.rank}")
+    return rank
+
+
 @functools.lru_cache(maxsize=8)
 def _prepared(cfg: RunConfig, hospital: Hospital, tokenizer) -> PreparedData:
     """Each hospital's data is prepared once per process (and cached on disk across processes)."""
@@ -143,7 +169,7 @@ def _stage_examples(cfg: RunConfig, hospital: Hospital, stage: Stage, split: str
 @app.train()
 def train(msg: Message, context: Context) -> Message:
     job = RoundJob.from_message(msg, context)
-    loaded = job.model(msg.content["arrays"])
+    loaded, received = job.model(msg.content["arrays"])
     objective = stage_objective(job.stage, loaded.tokenizer, job.cfg)
     # Both splits: DPO references of held-out pairs must come from the adapter as it entered the stage too.
     examples = job.stage_examples(loaded, objective, context, "train", "heldout")["train"]
@@ -179,22 +205,24 @@ def train(msg: Message, context: Context) -> Message:
         account.record(dp_entry)
         context.state[DP_STATE_KEY] = account.ledger.to_record()
         metrics.update(account.metrics())
-    outgoing = loaded.adapter_state()
+    update = loaded.trainable_adapter_state()
     # Client-level DP with clipping at the hospital: the round's config carries the norm.
-    metrics.update(clip_update(outgoing, wire.decode(msg.content["arrays"]), msg.content["config"]))
+    metrics.update(clip_update(update, received, msg.content["config"]))
+    arrays = wire.encode(update, job.cfg.wire.dtype, job.cfg.wire.block_size)
+    metrics["wire-error"] = wire.relative_error(update, arrays)  # what the wire precision did to this update
     content = RecordDict({
-        "arrays": wire.encode(outgoing, job.cfg.wire.dtype),
+        "arrays": arrays,
         "metrics": MetricRecord(metrics),
-        "hospital": ConfigRecord({"hospital-id": job.hospital.hospital_id}),
+        "hospital": ConfigRecord({"hospital-id": job.hospital.hospital_id, "adapter-rank": job.rank}),
         "data-card": ConfigRecord(job.data_card(loaded)),
     })
-    return Message(content=check_reply(content, set(outgoing)), reply_to=msg)
+    return Message(content=check_reply(content, set(update)), reply_to=msg)
 
 
 @app.evaluate()
 def evaluate(msg: Message, context: Context) -> Message:
     job = RoundJob.from_message(msg, context)
-    loaded = job.model(msg.content["arrays"])
+    loaded, _ = job.model(msg.content["arrays"])
     objective = stage_objective(job.stage, loaded.tokenizer, job.cfg)
     heldout = job.stage_examples(loaded, objective, context, "heldout")["heldout"]
     loss, scored = evaluate_loss(loaded.model, objective, heldout, job.stage.batch_size, job.cfg.train.eval_batches)

@@ -57,20 +57,28 @@ class ModelSection:
 @dataclass(frozen=True)
 class AdapterSection:
     method: str = option("lora", "Adapter type that is trained locally and aggregated: 'lora' (QLoRA when "
-                         "model.quantization=nf4) or 'prompt-tuning' (learned soft-prompt embeddings).",
-                         choices=("lora", "prompt-tuning"))
+                         "model.quantization=nf4); 'ffa-lora': lora_A stays at its shared seeded initialisation "
+                         "and only lora_B is trained and sent, which makes averaging exact and halves the bytes; "
+                         "'prompt-tuning': learned soft-prompt embeddings.",
+                         choices=("lora", "ffa-lora", "prompt-tuning"))
     rank: int = option(8, "LoRA rank r.", min=1, max=1024)
     alpha: float = option(16.0, "LoRA alpha; the update is scaled by alpha / r.", min=0.0)
     dropout: float = option(0.05, "Dropout on the LoRA input.", min=0.0, max=0.9)
     target_modules: str = option("q_proj,k_proj,v_proj,o_proj",
                                  "Comma-separated module names that get adapters, or 'all-linear'.")
     virtual_tokens: int = option(20, "Prompt tuning: soft-prompt length in virtual tokens.", min=1, max=512)
+    hospital_ranks: str = option("", "Simulation: comma-separated LoRA rank of each simulated hospital by "
+                                 "partition (empty: all use adapter.rank). A deployed hospital declares its "
+                                 "rank as 'adapter-rank' in its node config. Mixed ranks need "
+                                 "strategy.aggregation=exact.")
 
 
 @dataclass(frozen=True)
 class WireSection:
-    dtype: str = option("float16", "Precision of adapter tensors on the wire (both directions).",
-                        choices=("float32", "float16", "bfloat16"))
+    dtype: str = option("float16", "Precision of adapter tensors on the wire (both directions); 'int8': 8-bit "
+                        "codes with a float32 scale per block (see wire.block-size).",
+                        choices=("float32", "float16", "bfloat16", "int8"))
+    block_size: int = option(64, "int8 wire: values that share one scale; 0: one scale per tensor.", min=0)
 
 
 @dataclass(frozen=True)
@@ -130,6 +138,10 @@ class StrategySection:
     server_momentum: float = option(0.9, "FedAvgM server momentum.", min=0.0, max=1.0)
     trim_beta: float = option(0.2, "FedTrimmedAvg fraction cut from each tail.", min=0.0, max=0.49)
     round_timeout: float = option(3600.0, "Seconds the server waits for hospital replies each round.", min=1.0)
+    aggregation: str = option("factors", "How LoRA factors are combined: 'factors' averages A and B separately "
+                              "(FedAvg of factors; mean(B)·mean(A) is not mean(B·A)); 'exact' lets the strategy "
+                              "act on the products ΔW = (alpha/r)·B·A and re-factorises the result to adapter.rank "
+                              "by truncated SVD (works across hospital ranks).", choices=("factors", "exact"))
 
 
 @dataclass(frozen=True)

@@ -113,12 +113,18 @@ class LoadedModel:
     base_parameters: int  # parameter count of the base model, for wire-size ratios
     # Hand-off 'stack': one adapter per schedule segment; tensors of adapter k > 0 are named "stack-k/<name>".
     adapter_names: tuple[str, ...] = ("default",)
+    train_lora_a: bool = True  # False under FFA-LoRA: lora_A stays at its shared seeded initialisation
 
     def adapter_state(self) -> dict[str, torch.Tensor]:
         """A snapshot of every adapter's tensors by name (stacked ones included), on CPU; copies, so later
         training leaves it as is."""
         return {_stacked_key(name, k): v.detach().to("cpu", copy=True) for name in self.adapter_names
                 for k, v in get_peft_model_state_dict(self.model, adapter_name=name).items()}
+
+    def trainable_adapter_state(self) -> dict[str, torch.Tensor]:
+        """The adapter tensors that travel: all of them, except lora_A under FFA-LoRA (fixed everywhere)."""
+        state = self.adapter_state()
+        return state if self.train_lora_a else {k: v for k, v in state.items() if ".lora_A." not in k}
 
     def load_adapter_state(self, state: dict[str, torch.Tensor]) -> None:
         for name in self.adapter_names:
@@ -135,14 +141,14 @@ class LoadedModel:
                 raise KeyError(f"adapter tensors not in the model: {unexpected[:5]}")
 
     def activate(self, segment: int) -> None:
-        """Apply the adapters of segments 0..``segment`` (summed, as LoRA does) and train only the last one."""
-        if len(self.adapter_names) == 1:
-            return
-        self.model.base_model.set_adapter(list(self.adapter_names[:segment + 1]))
+        """Apply the adapters of segments 0..``segment`` (summed, as LoRA does) and train only the last one
+        (never its lora_A under FFA-LoRA)."""
+        if len(self.adapter_names) > 1:
+            self.model.base_model.set_adapter(list(self.adapter_names[:segment + 1]))
         trained = f".{self.adapter_names[segment]}."
         for name, parameter in self.model.named_parameters():
             if "lora_" in name:
-                parameter.requires_grad = trained in name
+                parameter.requires_grad = trained in name and (self.train_lora_a or ".lora_A." not in name)
 
 
 def _stacked_key(adapter_name: str, key: str) -> str:
@@ -218,7 +224,9 @@ def build_adapter_model(model_cfg: ModelSection, adapter_cfg: AdapterSection, se
     if model_cfg.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
-    loaded = LoadedModel(model, load_tokenizer(model_cfg), quantization, base_parameters, names)
+    # FFA-LoRA: A stays at its seeded initialisation in every process, so only B is trained and sent.
+    loaded = LoadedModel(model, load_tokenizer(model_cfg), quantization, base_parameters, names,
+                         train_lora_a=adapter_cfg.method != "ffa-lora")
     loaded.activate(0)
     return loaded
 

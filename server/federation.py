@@ -24,6 +24,7 @@ from common.config import RunConfig
 from common.model import build_adapter_model
 from common.stages import Schedule, build_schedule, stage_metrics
 from server import strategy_state
+from server.aggregation import AdapterExchange, wrap_strategy
 from server.checkpoint import Checkpointer, atomic_write_bytes
 from server.export import export_adapter
 from server.strategies import build_strategy
@@ -77,9 +78,12 @@ class Federation:
                                          adapters=self.schedule.adapter_count)
         self.global_state = self.model.adapter_state()
         self.spec = wire.AdapterSpec.of(self.global_state, cfg.wire.dtype)
+        self.exchange = AdapterExchange.from_config(cfg)
+        self.node_ranks: dict[int, int] = {}  # node id -> LoRA rank it declared in its last reply
+        self.sent: dict[int, tuple[int, float]] = {}  # node id -> (bytes, wire error) of its last download
         # A stage may name its own strategy (stage.<name>.strategy); its hyperparameters stay those of [strategy].
-        self.strategies = [with_client_level_dp(build_strategy(dataclasses.replace(cfg.strategy, name=s.strategy)), cfg)
-                           for s in self.schedule.stages]
+        self.strategies = [with_client_level_dp(wrap_strategy(cfg, build_strategy(
+            dataclasses.replace(cfg.strategy, name=s.strategy))), cfg) for s in self.schedule.stages]
         self.history: list[RoundRecord] = []
         self.data_cards: dict[str, dict] = {}  # hospital id -> aggregate counts from its data card
         self.norm_rule = NormOutlierRule.from_config(cfg.validation)
@@ -118,7 +122,8 @@ class Federation:
         config = ConfigRecord({**stage.to_config(), "stage-index": stage_index, "round-in-stage": round_in_stage})
 
         # Train.
-        messages = list(strategy.configure_train(server_round, _to_arrayrecord(self.global_state), config, self.grid))
+        shared = _to_arrayrecord(self.exchange.shared(self.global_state))
+        messages = list(strategy.configure_train(server_round, shared, config, self.grid))
         record.bytes_down += self._prepare_outgoing(messages)
         if self.secure is not None:
             accepted = self._secure_train(server_round, messages, record)
@@ -127,7 +132,7 @@ class Federation:
             accepted = self._reject_outliers(self._accept(replies, record, with_arrays=True), record)
         if len(accepted) >= self.cfg.strategy.min_nodes or (self.secure is not None and accepted):
             arrays, metrics = strategy.aggregate_train(server_round, accepted)
-            self.global_state = _from_arrayrecord(arrays)
+            self.global_state = {**self.global_state, **_from_arrayrecord(arrays)}
             record.train = dict(metrics or {})
         else:
             log.warning("round %d: only %d usable replies (strategy.min-nodes=%d); global adapter kept",
@@ -137,8 +142,8 @@ class Federation:
         # Evaluate the new global adapter on every hospital's held-out split.
         last = server_round == self.schedule.total_rounds
         if server_round % self.cfg.train.eval_every == 0 or last:
-            messages = list(strategy.configure_evaluate(server_round, _to_arrayrecord(self.global_state), config,
-                                                        self.grid))
+            messages = list(strategy.configure_evaluate(server_round, _to_arrayrecord(self.exchange.shared(
+                self.global_state)), config, self.grid))
             record.bytes_down += self._prepare_outgoing(messages)
             replies = list(self.grid.send_and_receive(messages, timeout=self.cfg.strategy.round_timeout))
             # A hospital with nothing held out for this stage scores 0 examples: it has no weight in the mean.
@@ -153,13 +158,23 @@ class Federation:
         return record
 
     def _prepare_outgoing(self, messages: list[Message]) -> int:
-        """Put the global adapter at wire precision and the run configuration into each message."""
-        payload = wire.encode(self.global_state, self.cfg.wire.dtype)
+        """Put the global adapter (wire precision, each hospital's rank) and the run configuration into each message."""
+        payloads: dict[int, tuple] = {}  # rank -> (record, bytes, wire error): hospitals of one rank share it
         run_config = ConfigRecord(self.cfg.to_flat())
+        total = 0
         for message in messages:
-            message.content["arrays"] = payload
-            message.content["run-config"] = run_config
-        return wire.record_bytes(payload) * len(messages)
+            node = message.metadata.dst_node_id
+            rank = self.node_ranks.get(node, self.cfg.adapter.rank)
+            if rank not in payloads:
+                state = self.exchange.outgoing(self.global_state, rank)
+                payload = self.exchange.encode(state)
+                payloads[rank] = (payload, wire.record_bytes(payload), wire.relative_error(state, payload))
+            payload, size, error = payloads[rank]
+            # Flower's strategies give all their messages one shared RecordDict; each needs its own payload.
+            message.content = RecordDict({**message.content, "arrays": payload, "run-config": run_config})
+            self.sent[node] = (size, error)
+            total += size
+        return total
 
     def _accept(self, replies: list[Message], record: RoundRecord, *, with_arrays: bool) -> list[Message]:
         """Keep the replies that are well-formed; log and record the rest with their node id."""
@@ -174,18 +189,26 @@ class Federation:
                 continue
             try:
                 if with_arrays:
-                    wire.validate(reply.content["arrays"], self.spec)
+                    declared = dict(reply.content["hospital"]) if "hospital" in reply.content else {}
+                    rank = int(declared.get("adapter-rank", self.cfg.adapter.rank))
+                    wire.validate(reply.content["arrays"], self.exchange.spec(self.global_state, rank))
                 check_metrics(reply.content["metrics"])
-            except (wire.WireError, UpdateRejected, KeyError) as exc:
+            except (wire.WireError, UpdateRejected, KeyError, ValueError) as exc:
                 record.rejected.append((node, f"{phase}: {exc}"))
                 log.warning("round %d: rejected %s reply from node %d: %s", record.server_round, phase, node, exc)
                 continue
             if with_arrays:
-                record.bytes_up += wire.record_bytes(reply.content["arrays"])
+                self.node_ranks[node] = rank
+                up = wire.record_bytes(reply.content["arrays"])
+                record.bytes_up += up
                 reply.content["arrays"] = _to_arrayrecord(wire.decode(reply.content["arrays"]))
             hospital = str(reply.content["hospital"]["hospital-id"]) if "hospital" in reply.content else str(node)
             metrics = dict(reply.content["metrics"])
             record.hospitals.setdefault(hospital, {}).update({f"{phase}.{k}": v for k, v in metrics.items()})
+            if with_arrays:  # per-hospital wire accounting: bytes both ways and the downlink's wire error
+                down, down_error = self.sent.get(node, (0, 0.0))
+                record.hospitals[hospital].update({"train.adapter-rank": rank, "train.bytes-up": up,
+                                                   "train.bytes-down": down, "train.wire-error-down": down_error})
             if "data-card" in reply.content:
                 self.data_cards[hospital] = dict(reply.content["data-card"])
             accepted.append(reply)
@@ -230,7 +253,8 @@ class Federation:
     @property
     def base_bytes(self) -> int:
         """The full base model at wire precision: what sending the model itself would cost."""
-        return self.model.base_parameters * wire.WIRE_DTYPES[self.cfg.wire.dtype].itemsize
+        itemsize = 1 if self.cfg.wire.dtype == wire.QUANT_DTYPE else wire.WIRE_DTYPES[self.cfg.wire.dtype].itemsize
+        return self.model.base_parameters * itemsize
 
     def _resume(self) -> int:
         """Load the newest checkpoint when resuming; returns the last completed round (0 if none)."""
