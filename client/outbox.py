@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from flwr.app import ArrayRecord, ConfigRecord, MetricRecord, RecordDict
 
-# record name -> (record type, keys allowed to hold a string; None: any key, numbers only)
-REPLY_RECORDS: dict[str, tuple[type, frozenset[str] | None]] = {
-    "arrays": (ArrayRecord, None),
-    "metrics": (MetricRecord, None),
-    "hospital": (ConfigRecord, frozenset({"hospital-id"})),
-    "data-card": (ConfigRecord, None),
+# record name -> (record type, keys allowed (None: any), keys that may hold a string rather than a number)
+REPLY_RECORDS: dict[str, tuple[type, frozenset[str] | None, frozenset[str]]] = {
+    "arrays": (ArrayRecord, None, frozenset()),
+    "metrics": (MetricRecord, None, frozenset()),
+    "hospital": (ConfigRecord, frozenset({"hospital-id", "adapter-rank"}), frozenset({"hospital-id"})),
+    "data-card": (ConfigRecord, None, frozenset()),
 }
 
 
@@ -32,7 +32,7 @@ def check_reply(content: RecordDict, adapter_names: set[str]) -> RecordDict:
     for name, record in content.items():
         if name not in REPLY_RECORDS:
             raise OutboxError(f"reply record {name!r} is not part of the protocol")
-        expected, string_keys = REPLY_RECORDS[name]
+        expected, allowed_keys, string_keys = REPLY_RECORDS[name]
         if not isinstance(record, expected):
             raise OutboxError(f"reply record {name!r} is a {type(record).__name__}, expected {expected.__name__}")
         if isinstance(record, ArrayRecord):
@@ -41,10 +41,9 @@ def check_reply(content: RecordDict, adapter_names: set[str]) -> RecordDict:
                 raise OutboxError(f"reply tensors differ from the adapter's: {len(extra)} non-adapter tensor(s) "
                                   f"{extra[:3]}")
             continue
+        if allowed_keys is not None and set(record.keys()) - allowed_keys:
+            raise OutboxError(f"reply record {name!r} has fields beyond {sorted(allowed_keys)}")
         for key, value in record.items():
-            allowed_string = string_keys is not None and key in string_keys and isinstance(value, str)
-            if not (allowed_string or _is_number(value)):
+            if not (_is_number(value) or (key in string_keys and isinstance(value, str))):
                 raise OutboxError(f"reply field {name}.{key} is a {type(value).__name__}; only numbers may leave")
-        if string_keys is not None and set(record.keys()) - string_keys:
-            raise OutboxError(f"reply record {name!r} has fields beyond {sorted(string_keys)}")
     return content

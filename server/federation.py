@@ -218,8 +218,11 @@ class Federation:
 
     def _reject_outliers(self, accepted: list[Message], record: RoundRecord) -> list[Message]:
         """Drop updates that ``validation`` calls norm outliers; log and record them with their node id."""
-        norms = {reply.metadata.src_node_id: update_norm(_from_arrayrecord(reply.content["arrays"]), self.global_state)
-                 for reply in accepted}
+        norms = {}
+        for reply in accepted:  # each update against what that hospital received (its rank, its tensors)
+            node = reply.metadata.src_node_id
+            sent = self.exchange.outgoing(self.global_state, self.node_ranks.get(node, self.cfg.adapter.rank))
+            norms[node] = update_norm(_from_arrayrecord(reply.content["arrays"]), sent)
         outliers = self.norm_rule.outliers(norms)
         for node, reason in outliers.items():
             record.rejected.append((node, f"train: {reason}"))

@@ -53,8 +53,7 @@ def test_loss_falls_and_every_round_is_recorded(run):
     assert rounds[1]["evaluate"]["eval-loss"] < rounds[0]["evaluate"]["eval-loss"]
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["rounds"] == 2 and set(summary["data_cards"]) == {"hospital-0", "hospital-1"}
-    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["round-00001.safetensors",
-                                                                            "round-00002.safetensors"]
+    assert {"round-00001.safetensors", "round-00002.safetensors"} <= {p.name for p in (run_dir / "checkpoints").iterdir()}
 
 
 def test_messages_carry_only_adapter_tensors_in_both_directions(run, tiny_model_dir):
