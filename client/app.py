@@ -29,7 +29,7 @@ from common.config import ConfigError, RunConfig
 from common.model import LoadedModel, shared_adapter_model
 from common.stages import Stage, build_schedule
 from privacy.dp import STATE_KEY as DP_STATE_KEY
-from privacy.dp import PrivacyAccount
+from privacy.dp import DPStep, LedgerEntry, PrivacyAccount
 from privacy.dp.client_level import clip_update
 from privacy.secagg import secagg_mod
 
@@ -100,7 +100,6 @@ class RoundJob:
         loaded.load_adapter_state(state)
         loaded.activate(schedule.segment(self.stage_index))  # hand-off 'stack': train this stage's own adapter
         return loaded, state
-        return loaded
 
     def data_card(self, loaded: LoadedModel) -> dict[str, int | float]:
         """Aggregate counts about this hospital's data: the only thing about it the server learns."""
@@ -117,6 +116,23 @@ class RoundJob:
         return with_references(objective, loaded.model, examples, context.state, stage_name=self.stage.name,
                                round_in_stage=self.round_in_stage, batch_size=self.stage.batch_size,
                                hospital_id=self.hospital.hospital_id)
+
+    def seed(self) -> random.Random:
+        """This round's randomness at this hospital: a batch-order RNG, and torch seeded for adapter dropout,
+        both from (seed, hospital, round), so a resumed run repeats a lost round exactly."""
+        torch.manual_seed(random.Random(f"torch-{self.cfg.run.seed}-{self.hospital.hospital_id}-{self.server_round}")
+                          .getrandbits(63))
+        return random.Random(f"{self.cfg.run.seed}-{self.hospital.hospital_id}-{self.server_round}")
+
+    def privacy_account(self, context: Context, loaded: LoadedModel, stage: Stage,
+                        num_examples: int) -> tuple[PrivacyAccount, LedgerEntry, DPStep]:
+        """The hospital's privacy ledger (kept in ``context.state`` between rounds and in its own file) and
+        this round's DP-SGD steps, admitted against the budget (``PrivacyBudgetExhausted`` once spent)."""
+        account = PrivacyAccount.for_hospital(self.cfg.dp, self.cfg.run.name, self.hospital.data_dir,
+                                              context.state.get(DP_STATE_KEY),
+                                              fresh=self.server_round == 1 and not self.cfg.run.resume)
+        entry, step = account.next_round(self.server_round, stage, num_examples, self.dp_plan(loaded))
+        return account, entry, step
 
     def dp_plan(self, loaded: LoadedModel) -> list[tuple[float, int]]:
         """(sample rate, steps) of every stage of the run at this hospital: what the ε budget must cover."""
@@ -173,18 +189,10 @@ def train(msg: Message, context: Context) -> Message:
     objective = stage_objective(job.stage, loaded.tokenizer, job.cfg)
     # Both splits: DPO references of held-out pairs must come from the adapter as it entered the stage too.
     examples = job.stage_examples(loaded, objective, context, "train", "heldout")["train"]
-    rng = random.Random(f"{job.cfg.run.seed}-{job.hospital.hospital_id}-{job.server_round}")
-    # Adapter dropout draws from torch's RNG: seeding it per round makes a resumed run repeat a lost round exactly.
-    torch.manual_seed(random.Random(f"torch-{job.cfg.run.seed}-{job.hospital.hospital_id}-{job.server_round}")
-                      .getrandbits(63))
     stage = job.stage.for_examples(len(examples))
-    account, dp_entry, dp_step = None, None, None
-    if job.cfg.dp.enabled:  # the ledger lives in context.state between rounds and in the hospital's own file
-        account = PrivacyAccount.for_hospital(job.cfg.dp, job.cfg.run.name, job.hospital.data_dir,
-                                              context.state.get(DP_STATE_KEY),
-                                              fresh=job.server_round == 1 and not job.cfg.run.resume)
-        dp_entry, dp_step = account.next_round(job.server_round, stage, len(examples), job.dp_plan(loaded))
-    report = train_round(loaded.model, objective, examples, stage, round_in_stage=job.round_in_stage, rng=rng,
+    account, dp_entry, dp_step = (job.privacy_account(context, loaded, stage, len(examples)) if job.cfg.dp.enabled
+                                  else (None, None, None))
+    report = train_round(loaded.model, objective, examples, stage, round_in_stage=job.round_in_stage, rng=job.seed(),
                          proximal_mu=job.proximal_mu, weight_decay=job.cfg.train.weight_decay,
                          max_grad_norm=job.cfg.train.max_grad_norm, dp=dp_step)
     log.info("%s round %d (%s): loss %.4f, %d tokens in %.1fs", job.hospital.hospital_id, job.server_round,

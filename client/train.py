@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import time
@@ -54,6 +55,35 @@ def batches(examples: list, batch_size: int, rng: random.Random):
             yield [examples[i] for i in order[start:start + size]]
 
 
+class PlainSteps:
+    """Ordinary local steps: shuffled batches, the objective's batch loss, clipped gradients.
+
+    ``privacy.dp.PrivateTraining`` is its DP-SGD counterpart with the same calls, so the loop below
+    reads the same with and without differential privacy.
+    """
+
+    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, *, steps: int, batch_size: int,
+                 max_grad_norm: float, rng: random.Random) -> None:
+        self.model, self.optimizer, self.steps = model, optimizer, steps
+        self.batch_size, self.max_grad_norm, self.rng = batch_size, max_grad_norm, rng
+
+    def batches(self, examples: list):
+        return itertools.islice(batches(examples, self.batch_size, self.rng), self.steps)
+
+    def loss(self, objective: Objective, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return objective.loss(self.model, batch)[0]
+
+    def step(self) -> None:
+        if self.max_grad_norm > 0:
+            params = [p for group in self.optimizer.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(params, self.max_grad_norm)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def close(self) -> None:
+        pass
+
+
 def train_round(model: torch.nn.Module, objective: Objective, examples: list, stage: Stage, *,
                 round_in_stage: int, rng: random.Random, proximal_mu: float = 0.0,
                 weight_decay: float = 0.0, max_grad_norm: float = 1.0, dp: DPStep | None = None) -> TrainReport:
@@ -73,44 +103,29 @@ def train_round(model: torch.nn.Module, objective: Objective, examples: list, st
     optimizer = torch.optim.AdamW(params, lr=stage.learning_rate, weight_decay=weight_decay)
     stage_steps = stage.rounds * stage.local_steps
     first_step = (round_in_stage - 1) * stage.local_steps
-    private = (make_private(model, optimizer, len(examples), dp, steps=stage.local_steps, seed=rng.randrange(2**31))
-               if dp is not None else None)
-    batch_iter = private.batches(examples) if private else batches(examples, stage.batch_size, rng)
+    steps = (make_private(model, optimizer, len(examples), dp, steps=stage.local_steps, seed=rng.randrange(2**31))
+             if dp is not None else PlainSteps(model, optimizer, steps=stage.local_steps, batch_size=stage.batch_size,
+                                               max_grad_norm=max_grad_norm, rng=rng))
 
     losses, tokens = [], 0
     start = time.perf_counter()
     try:
-        for step in range(stage.local_steps):
+        for step, chunk in enumerate(steps.batches(examples)):
             for group in optimizer.param_groups:
                 group["lr"] = stage.learning_rate * lr_factor(stage.lr_schedule, first_step + step,
                                                               stage.warmup_steps, stage_steps)
-            chunk = next(batch_iter)
-            if private is not None and not chunk:
-                private.noise_only_step()
-                continue
             batch = objective.collate(chunk)
-            if private is not None:  # a mean of per-example losses, as Opacus' per-sample gradients assume
-                per_example, _ = objective.per_sample_loss(private.module, batch)
-                loss = per_example.mean()
-            else:
-                loss, _ = objective.loss(model, batch)
+            loss = steps.loss(objective, batch)
             losses.append(loss.item())
             if anchor is not None:
                 loss = loss + proximal_mu / 2 * sum(((p - a) ** 2).sum() for p, a in zip(params, anchor))
             loss.backward()
-            if private is not None:
-                private.step()  # clip each example's gradient, add noise, step
-            else:
-                if max_grad_norm > 0:
-                    torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
+            steps.step()
             tokens += int(batch["attention_mask"].sum())
     finally:
-        if private is not None:
-            private.close()
+        steps.close()
     seconds = time.perf_counter() - start
-    if not losses:
+    if not losses:  # under DP every Poisson draw of the round can come up empty
         losses = [float("nan")]
     return TrainReport(sum(losses) / len(losses), losses[0], losses[-1], len(losses), tokens, seconds)
 

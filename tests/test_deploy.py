@@ -79,8 +79,10 @@ def test_every_reply_holds_only_adapter_tensors_and_numbers_and_no_phi(deploymen
             if record["kind"] == "arrays":
                 assert record["tensors"] and all(".lora_A." in k or ".lora_B." in k for k in record["tensors"])
                 assert {t["dtype"] for t in record["tensors"].values()} == {"float16"}
-            elif name == "hospital":
-                assert record["values"].keys() == {"hospital-id"}
+            elif name == "hospital":  # its id, and in train replies the LoRA rank it trains at
+                values = record["values"]
+                assert set(values) <= {"hospital-id", "adapter-rank"} and isinstance(values["hospital-id"], str)
+                assert all(isinstance(v, int) for k, v in values.items() if k != "hospital-id")
             else:
                 assert all(isinstance(v, (int, float)) and not isinstance(v, bool)
                            for v in record["values"].values()), name

@@ -59,17 +59,25 @@ class PrivateTraining:
         self._checked = False
 
     def batches(self, examples: list) -> Iterator[list]:
-        """Poisson-sampled batches: each example joins each batch independently with the sample rate."""
-        for indices in self.sampler:
-            yield [examples[i] for i in indices]
+        """Poisson-sampled batches: each example joins each batch independently with the sample rate.
 
-    def noise_only_step(self) -> None:
-        """An empty Poisson batch still takes a step: noise alone, as the accountant assumes."""
-        for p in self._params:
-            p.grad_sample = torch.zeros((1, *p.shape), dtype=p.dtype, device=p.device)
-        self.step()
+        An empty draw still takes its step, noise alone, as the accountant assumes; it is not yielded.
+        """
+        for indices in self.sampler:
+            if indices:
+                yield [examples[i] for i in indices]
+            else:
+                for p in self._params:
+                    p.grad_sample = torch.zeros((1, *p.shape), dtype=p.dtype, device=p.device)
+                self.step()
+
+    def loss(self, objective, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The mean of per-example losses, which Opacus' per-sample gradients (loss_reduction='mean') assume."""
+        per_example, _ = objective.per_sample_loss(self.module, batch)
+        return per_example.mean()
 
     def step(self) -> None:
+        """Clip each example's gradient, add noise, take the optimizer step."""
         if not self._checked:
             missing = sum(1 for p in self._params if getattr(p, "grad_sample", None) is None)
             if missing:
