@@ -7,3 +7,10 @@ import os
 # error at once rather than a download attempt.
 for _flag in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
     os.environ.setdefault(_flag, "1")
+
+import torch  # noqa: E402  (after the offline flags, before anything else can start torch's threads)
+
+# Subnormal floats in activations and gradients take a slow path on x86 CPUs: flushing them to zero made a
+# SmolLM2 training step 3-4x faster here. The mode is per thread and torch's worker threads copy it from the
+# thread that creates them, so it is set on the first import of anything in medfed, before any torch work.
+torch.set_flush_denormal(True)
