@@ -21,6 +21,7 @@ from client.train import train_round
 from common.logs import get_logger
 from common import wire
 from common.config import ConfigError, RunConfig
+from common.evaluation.federated import heldout_scores
 from common.model import LoadedModel, shared_adapter_model
 from common.stages import Stage
 
@@ -148,8 +149,13 @@ def evaluate(msg: Message, context: Context) -> Message:
     objective = objective_for(job.stage.kind, loaded.tokenizer, job.stage.max_seq_len)
     loss, scored = evaluate_loss(loaded.model, objective, job.examples(loaded, "heldout"), job.stage.batch_size,
                                  job.cfg.train.eval_batches)
+    metrics = {"num-examples": scored, "eval-loss": loss, "stage-index": job.stage_index}
+    if job.stage.kind == "ift":  # scores only: the held-out text stays here
+        heldout = _prepared(job.cfg, job.hospital.data_dir, loaded.tokenizer).heldout.conversations
+        metrics.update(heldout_scores(loaded.model, loaded.tokenizer, heldout, loss, job.cfg.eval.answer_labels,
+                                      max_items=job.stage.batch_size * job.cfg.train.eval_batches))
     content = RecordDict({
-        "metrics": MetricRecord({"num-examples": scored, "eval-loss": loss, "stage-index": job.stage_index}),
+        "metrics": MetricRecord(metrics),
         "hospital": ConfigRecord({"hospital-id": job.hospital.hospital_id}),
     })
     return Message(content=content, reply_to=msg)

@@ -20,10 +20,12 @@ from flwr.serverapp import Grid
 from common.logs import get_logger
 from common import wire
 from common.config import RunConfig
+from common.evaluation.federated import aggregate_answer_scores
 from common.model import build_adapter_model
 from common.stages import Schedule, build_schedule
 from server.checkpoint import Checkpointer, atomic_write_bytes
 from server.export import export_adapter
+from server.report import write_report
 from server.strategies import build_strategy
 
 log = get_logger("server")
@@ -92,6 +94,10 @@ class Federation:
         adapter_dir, merged_dir = export_adapter(self.model, self.global_state, self.run_dir, self.cfg)
         summary = self._summary(adapter_dir, merged_dir)
         atomic_write_bytes(self.run_dir / "summary.json", json.dumps(summary, indent=2).encode())
+        try:  # the report is a view of the files above: failing to draw it must not fail the run
+            log.info("run report: %s", write_report(self.run_dir))
+        except Exception as exc:
+            log.warning("run report not written: %s: %s", type(exc).__name__, exc)
         return summary
 
     def _round(self, server_round: int) -> RoundRecord:
@@ -124,6 +130,7 @@ class Federation:
             accepted = self._accept(replies, record, with_arrays=False)
             if accepted:
                 record.evaluate = dict(strategy.aggregate_evaluate(server_round, accepted) or {})
+                record.evaluate.update(aggregate_answer_scores(record.hospitals))
 
         record.seconds = time.perf_counter() - started
         self._log_round(record, stage, round_in_stage)

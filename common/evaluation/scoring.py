@@ -92,20 +92,28 @@ def next_token_logprobs(model: torch.nn.Module, tokenizer, prompts: list[str], m
 def score_by_likelihood(model: torch.nn.Module, builder: PromptBuilder, items: Sequence[MultipleChoiceItem], *,
                         batch_size: int = 4, max_length: int | None = None) -> ChoiceResult:
     """Predict the option whose label the model finds likeliest; one forward pass per item."""
+    return score_prompts(model, builder.tokenizer, [builder.render(item) for item in items],
+                         [item.labels for item in items], [item.answer for item in items],
+                         batch_size=batch_size, max_length=max_length)
+
+
+def score_prompts(model: torch.nn.Module, tokenizer, prompts: Sequence[str], label_sets: Sequence[tuple[str, ...]],
+                  answers: Sequence[str], *, batch_size: int = 4, max_length: int | None = None) -> ChoiceResult:
+    """Likelihood scoring of already rendered prompts, each with its labels and its answer."""
     model.eval()
     result = ChoiceResult("loglik")
     token_ids: dict[tuple[str, ...], list[int]] = {}
-    for start in range(0, len(items), batch_size):
-        chunk = items[start:start + batch_size]
-        prompts = [builder.render(item) for item in chunk]
-        logprobs = next_token_logprobs(model, builder.tokenizer, prompts, max_length)
-        for item, prompt, row in zip(chunk, prompts, logprobs):
-            if item.labels not in token_ids:
-                token_ids[item.labels] = answer_token_ids(builder.tokenizer, prompt, item.labels)
-            option_scores = torch.softmax(row[token_ids[item.labels]], dim=-1)
-            result.predictions.append(item.labels[int(option_scores.argmax())])
-            result.answers.append(item.answer)
-            result.correct_probability.append(float(option_scores[item.labels.index(item.answer)]))
+    for start in range(0, len(prompts), batch_size):
+        chunk = range(start, min(start + batch_size, len(prompts)))
+        logprobs = next_token_logprobs(model, tokenizer, [prompts[i] for i in chunk], max_length)
+        for i, row in zip(chunk, logprobs):
+            labels = tuple(label_sets[i])
+            if labels not in token_ids:
+                token_ids[labels] = answer_token_ids(tokenizer, prompts[i], labels)
+            option_scores = torch.softmax(row[token_ids[labels]], dim=-1)
+            result.predictions.append(labels[int(option_scores.argmax())])
+            result.answers.append(answers[i])
+            result.correct_probability.append(float(option_scores[labels.index(answers[i])]))
     return result
 
 
