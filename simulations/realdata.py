@@ -66,7 +66,7 @@ class RealDataPlan:
     context_words: int = 0  # words of each PubMedQA context kept (0: all)
     max_pubmedqa: int = 0  # PubMedQA training items over all hospitals (0: every non-test item)
     max_chatdoctor: int = 0  # ChatDoctor pairs over all hospitals (0: none)
-    answer_words: int = 0  # words of each ChatDoctor answer kept (0: all)
+    answer_words: int = 0  # words kept of each ChatDoctor question and answer (0: all)
 
 
 def pubmedqa_records(path: Path, test_ids_path: Path, plan: RealDataPlan) -> dict[str, list[dict]]:
@@ -88,7 +88,7 @@ def chatdoctor_records(path: Path, plan: RealDataPlan) -> dict[str, list[dict]]:
     random.Random(plan.seed + 1).shuffle(items)
     groups: dict[str, list[dict]] = defaultdict(list)
     for item in items[:plan.max_chatdoctor]:
-        groups[topic_of(item.prompt)].append({"instruction": item.prompt, "input": "",
+        groups[topic_of(item.prompt)].append({"instruction": truncate_words(item.prompt, plan.answer_words), "input": "",
                                               "output": truncate_words(item.reference, plan.answer_words),
                                               "id": f"chatdoctor-{item.item_id}"})
     return groups

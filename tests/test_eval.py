@@ -3,6 +3,7 @@ on hand-made items whose answers are known."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from types import SimpleNamespace
@@ -206,3 +207,32 @@ def test_federated_answer_accuracy_weights_each_hospital_by_its_own_count():
     assert aggregate_answer_scores(hospitals) == {"eval-answer-accuracy": pytest.approx(35 / 40), "eval-answer-n": 40}
     assert aggregate_answer_scores({"c": {"evaluate.eval-loss": 2.0}}) == {}
     assert not math.isnan(aggregate_answer_scores(hospitals)["eval-answer-accuracy"])
+
+
+# -- the configured suite -------------------------------------------------------------------------------
+
+
+def test_suite_runs_every_configured_benchmark_few_shot_with_judge(tmp_path, tiny_model_dir, tokenizer):
+    from transformers import AutoModelForCausalLM
+
+    from common.config import RunConfig
+    from common.evaluation.suite import run_benchmarks
+
+    pubmed = {str(p): {"QUESTION": "Does it help?", "CONTEXTS": ["Trial."], "final_decision": a}
+              for p, a in ((1, "yes"), (2, "no"), (3, "maybe"), (4, "yes"))}
+    (tmp_path / "pqal.json").write_text(json.dumps(pubmed))
+    (tmp_path / "test.json").write_text(json.dumps({"3": "maybe", "4": "yes"}))
+    (tmp_path / "medqa.jsonl").write_text("".join(json.dumps(
+        {"question": f"Q{i}?", "options": {"A": "a", "B": "b", "C": "c", "D": "d"}, "answer_idx": "B"}) + "\n"
+        for i in range(3)))
+    (tmp_path / "open.json").write_text(json.dumps([{"instruction": "Fever?", "input": "", "output": "Rest."}]))
+    cfg = RunConfig.from_flat({"eval.pubmedqa-path": str(tmp_path / "pqal.json"),
+                               "eval.pubmedqa-test-ids": str(tmp_path / "test.json"),
+                               "eval.medqa-path": str(tmp_path / "medqa.jsonl"),
+                               "eval.open-qa-path": str(tmp_path / "open.json"), "eval.few-shot": 1,
+                               "eval.method": "both", "eval.judge-model": str(tiny_model_dir)}).eval
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    scores = run_benchmarks(model, tokenizer, cfg, base_context=contextlib.nullcontext)
+    assert scores["pubmedqa-1shot-loglik-n"] == 2 and scores["medqa-1shot-generate-n"] == 2
+    assert 0 <= scores["openqa-rouge-l"] <= 1 and "judge-safe" in scores
+    assert scores["judge-vs-base-n"] == 1

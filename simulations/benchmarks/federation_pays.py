@@ -177,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--run-config", default="", help="space-separated key=value overrides (TOML values)")
     parser.add_argument("--max-pubmedqa", type=int, default=0, help="PubMedQA training items over all hospitals")
     parser.add_argument("--max-chatdoctor", type=int, default=0, help="ChatDoctor pairs over all hospitals")
-    parser.add_argument("--answer-words", type=int, default=60, help="words kept of each ChatDoctor answer")
+    parser.add_argument("--answer-words", type=int, default=60, help="words kept of each ChatDoctor question and answer")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = parser.parse_args(argv)
     if args.threads:
