@@ -24,6 +24,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # headless: no display on a coordinator
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 # Metrics that are bookkeeping, not results.
 _NOT_PLOTTED = {"num-examples", "stage-index", "quantized-4bit"}
@@ -80,6 +81,8 @@ class RunData:
 
 
 def _png(fig) -> str:
+    for ax in fig.axes:  # every plot's x axis counts rounds
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     buffer = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buffer, format="png", dpi=90)
@@ -96,8 +99,8 @@ def _shade_stages(ax, rounds: list[dict]) -> None:
         if i == len(rounds) - 1 or rounds[i + 1]["stage_index"] != r["stage_index"]:
             end = r["server_round"] + 0.5
             ax.axvspan(start, end, color="C7", alpha=0.08 if r["stage_index"] % 2 else 0.0)
-            ax.text((start + end) / 2, 1.0, r["stage"], transform=ax.get_xaxis_transform(), ha="center",
-                    va="bottom", fontsize=8, color="0.3")
+            ax.text((start + end) / 2, 0.97, r["stage"], transform=ax.get_xaxis_transform(), ha="center",
+                    va="top", fontsize=8, color="0.3")
 
 
 def plot_losses(run: RunData) -> str:
