@@ -150,10 +150,11 @@ def evaluate(msg: Message, context: Context) -> Message:
     loss, scored = evaluate_loss(loaded.model, objective, job.examples(loaded, "heldout"), job.stage.batch_size,
                                  job.cfg.train.eval_batches)
     metrics = {"num-examples": scored, "eval-loss": loss, "stage-index": job.stage_index}
-    if job.stage.kind == "ift":  # scores only: the held-out text stays here
-        heldout = _prepared(job.cfg, job.hospital.data_dir, loaded.tokenizer).heldout.conversations
-        metrics.update(heldout_scores(loaded.model, loaded.tokenizer, heldout, loss, job.cfg.eval.answer_labels,
-                                      max_items=job.stage.batch_size * job.cfg.train.eval_batches))
+    # Perplexity of the stage's held-out data; closed-answer accuracy on held-out conversations. Scores only.
+    closed = _prepared(job.cfg, job.hospital.data_dir, loaded.tokenizer).heldout.conversations \
+        if job.stage.kind == "ift" else []
+    metrics.update(heldout_scores(loaded.model, loaded.tokenizer, closed, loss, job.cfg.eval.answer_labels,
+                                  max_items=job.stage.batch_size * job.cfg.train.eval_batches))
     content = RecordDict({
         "metrics": MetricRecord(metrics),
         "hospital": ConfigRecord({"hospital-id": job.hospital.hospital_id}),

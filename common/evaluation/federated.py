@@ -46,7 +46,7 @@ def heldout_scores(model: torch.nn.Module, tokenizer, heldout_conversations: Seq
     split has closed questions, answer accuracy (on at most ``max_items`` of them)."""
     scores = {"eval-perplexity": float(torch.tensor(eval_loss).exp())}
     labels = [label.strip() for label in answer_labels.split(",") if label.strip()]
-    if labels:
+    if labels and heldout_conversations:
         scores.update(closed_answer_scores(model, tokenizer, heldout_conversations, labels, max_items=max_items))
     return scores
 
