@@ -24,6 +24,7 @@ import dataclasses
 import json
 import random
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
@@ -196,6 +197,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "data": "pubmedqa+chatdoctor" if real else "synthetic",
         "hospitals": {h.name: {"train": len(h.train), "heldout": len(h.heldout)} for h in experiment.hospitals},
         "test-items": len(experiment.test_items),
+        # The share of each answer among the scored items: "always yes" scores the yes share.
+        "test-answer-shares": {a: n / max(1, len(experiment.test_items))
+                               for a, n in Counter(i.answer for i in experiment.test_items).items()},
         "stage": dataclasses.asdict(experiment.stage),
         "plan": dataclasses.asdict(plan) if plan else None,
         "results": results,
