@@ -26,6 +26,7 @@ from client.train import train_round
 from common.logs import get_logger
 from common import lowrank, wire
 from common.config import ConfigError, RunConfig
+from common.evaluation.federated import heldout_scores
 from common.model import LoadedModel, shared_adapter_model
 from common.stages import Stage, build_schedule
 from privacy.dp import STATE_KEY as DP_STATE_KEY
@@ -235,9 +236,14 @@ def evaluate(msg: Message, context: Context) -> Message:
     heldout = job.stage_examples(loaded, objective, context, "heldout")["heldout"]
     loss, scored = evaluate_loss(loaded.model, objective, heldout, job.stage.batch_size, job.cfg.train.eval_batches)
     extra = objective.eval_metrics(loaded.model, heldout, loss, job.stage.batch_size, job.cfg.train.eval_batches)
+    metrics = {"num-examples": scored, "eval-loss": loss, "stage-index": job.stage_index,
+               **{f"eval-{k}": v for k, v in extra.items()}}
+    if job.stage.kind == "ift":  # closed-answer accuracy where held-out answers are labels (yes/no/maybe). Scores only.
+        closed = _prepared(job.cfg, job.hospital, loaded.tokenizer).heldout.conversations
+        metrics.update(heldout_scores(loaded.model, loaded.tokenizer, closed, job.cfg.eval.answer_labels,
+                                      max_items=job.stage.batch_size * job.cfg.train.eval_batches))
     content = RecordDict({
-        "metrics": MetricRecord({"num-examples": scored, "eval-loss": loss, "stage-index": job.stage_index,
-                                 **{f"eval-{k}": v for k, v in extra.items()}}),
+        "metrics": MetricRecord(metrics),
         "hospital": ConfigRecord({"hospital-id": job.hospital.hospital_id}),
     })
     return Message(content=check_reply(content, adapter_names=set()), reply_to=msg)

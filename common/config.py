@@ -307,6 +307,28 @@ class StageOverrides:
 
 
 @dataclass(frozen=True)
+class EvalSection:
+    pubmedqa_path: str = option("", "PubMedQA file in its published format (ori_pqal.json); empty: not evaluated.")
+    pubmedqa_test_ids: str = option("", "Official PubMedQA split file (test_ground_truth.json): the items scored, "
+                                    "and the ids never trained on.")
+    medqa_path: str = option("", "MedQA jsonl (question, options A-E, answer_idx); empty: not evaluated.")
+    medmcqa_path: str = option("", "MedMCQA jsonl (question, opa-opd, cop from 1); empty: not evaluated.")
+    open_qa_path: str = option("", "Open questions with references (Alpaca instruction/input/output, e.g. "
+                               "ChatDoctor) for ROUGE-L and BLEU; empty: not evaluated.")
+    chatdoctor_path: str = option("", "ChatDoctor instruction pairs split across hospitals by simulations.realdata.")
+    split_alpha: float = option(0.5, "Dirichlet concentration of the non-IID split of real data across hospitals "
+                                "(smaller: more skewed).", min=0.01)
+    max_items: int = option(0, "Items scored per benchmark (0: all).", min=0)
+    few_shot: int = option(0, "Solved items shown before each question (0: zero-shot).", min=0, max=8)
+    context_words: int = option(0, "Words of each item's context kept in prompts (0: all).", min=0)
+    method: str = option("loglik", "Closed questions scored by answer likelihood (one forward pass per item), by "
+                         "generation, or both.", choices=("loglik", "generate", "both"))
+    answer_labels: str = option("yes,no,maybe", "Federated evaluation: held-out conversations whose answer starts "
+                                "with one of these labels are also scored as closed questions (empty: off).")
+    judge_model: str = option("", "Local HF model directory of the LLM judge; empty: no judge.")
+
+
+@dataclass(frozen=True)
 class RunConfig:
     run: RunSection = field(default_factory=RunSection)
     model: ModelSection = field(default_factory=ModelSection)
@@ -322,6 +344,7 @@ class RunConfig:
     simulation: SimulationSection = field(default_factory=SimulationSection)
     dp: DPSection = field(default_factory=DPSection)
     secagg: SecAggSection = field(default_factory=SecAggSection)
+    eval: EvalSection = field(default_factory=EvalSection)
     stage: StageOverrides = field(default_factory=StageOverrides)  # stage.<name>.<key>: keys named by the user
 
     @classmethod

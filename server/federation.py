@@ -21,12 +21,14 @@ from flwr.serverapp import Grid
 from common.logs import get_logger
 from common import wire
 from common.config import RunConfig
+from common.evaluation.federated import aggregate_answer_scores
 from common.model import build_adapter_model
 from common.stages import Schedule, build_schedule, stage_metrics
 from server import strategy_state
 from server.aggregation import AdapterExchange, wrap_strategy
 from server.checkpoint import Checkpointer, atomic_write_bytes
 from server.export import export_adapter
+from server.report import write_report
 from server.strategies import build_strategy
 from server.validation import NormOutlierRule, UpdateRejected, check_metrics, update_norm
 from privacy.dp.report import privacy_summary
@@ -112,6 +114,10 @@ class Federation:
         adapter_dir, merged_dir = export_adapter(self.model, self.global_state, self.run_dir, self.cfg)
         summary = self._summary(adapter_dir, merged_dir)
         atomic_write_bytes(self.run_dir / "summary.json", json.dumps(summary, indent=2).encode())
+        try:  # the report is a view of the files above: failing to draw it must not fail the run
+            log.info("run report: %s", write_report(self.run_dir))
+        except Exception as exc:
+            log.warning("run report not written: %s: %s", type(exc).__name__, exc)
         return summary
 
     def _round(self, server_round: int) -> RoundRecord:
@@ -151,6 +157,10 @@ class Federation:
                       if r.content["metrics"]["num-examples"] > 0]
             if scored:
                 record.evaluate = dict(strategy.aggregate_evaluate(server_round, scored) or {})
+                # Answer accuracy is weighted by each hospital's closed questions, not by its examples.
+                for key in ("eval-answer-accuracy", "eval-answer-n"):
+                    record.evaluate.pop(key, None)
+                record.evaluate.update(aggregate_answer_scores(record.hospitals))
             record.evaluate_seconds = time.perf_counter() - started - record.train_seconds
 
         record.seconds = time.perf_counter() - started

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fnmatch import fnmatch
 
 from client.stages.base import IGNORE, Example, causal_lm_loss, causal_lm_per_sample_loss, pad_examples
@@ -55,4 +56,4 @@ class InstructionTuning:
     per_sample_loss = staticmethod(causal_lm_per_sample_loss)
 
     def eval_metrics(self, model, examples, loss: float, batch_size: int, max_batches: int) -> dict[str, float]:
-        return {}  # the held-out loss on assistant tokens is the IFT metric
+        return {"perplexity": math.exp(min(loss, 50.0))}  # of the assistant tokens; capped against overflow

@@ -1,0 +1,34 @@
+"""Real-data hospitals: a non-IID split that loses nothing, repeats nothing, and never writes a test item."""
+
+from __future__ import annotations
+
+import json
+
+from simulations.realdata import RealDataPlan, dirichlet_split, topic_of, write_hospitals
+
+
+def test_dirichlet_split_partitions_every_group_deterministically():
+    groups = {"yes": list(range(50)), "no": list(range(100, 130)), "maybe": list(range(200, 210))}
+    shares = dirichlet_split(groups, hospitals=3, alpha=0.3, seed=1)
+    assert sorted(x for s in shares for x in s) == sorted(x for g in groups.values() for x in g)
+    assert shares == dirichlet_split(groups, hospitals=3, alpha=0.3, seed=1)
+    assert shares != dirichlet_split(groups, hospitals=3, alpha=0.3, seed=2)
+
+
+def test_hospitals_get_pubmedqa_outside_test_and_chatdoctor(tmp_path):
+    items = {str(p): {"QUESTION": f"Question {p}?", "CONTEXTS": ["one two three four five six"],
+                      "final_decision": ("yes", "no", "maybe")[p % 3]} for p in range(30)}
+    (tmp_path / "pqal.json").write_text(json.dumps(items))
+    (tmp_path / "test.json").write_text(json.dumps({str(p): "yes" for p in range(0, 30, 3)}))
+    (tmp_path / "chat.json").write_text(json.dumps([{"instruction": "Doctor?", "input": f"My chest hurts {i}",
+                                                     "output": "See a cardiologist soon."} for i in range(6)]))
+    plan = RealDataPlan(hospitals=2, alpha=0.5, seed=0, context_words=3, max_chatdoctor=6)
+    counts = write_hospitals(tmp_path / "h", plan, pubmedqa=tmp_path / "pqal.json", test_ids=tmp_path / "test.json",
+                             chatdoctor=tmp_path / "chat.json")
+    rows = [json.loads(line) for i in range(2) for line in (tmp_path / "h" / f"hospital-{i}" / "instructions.jsonl")
+            .read_text().splitlines()]
+    assert len(rows) == 20 + 6 and sum(sum(c.values()) for c in counts.values()) == 26
+    asked = {r["instruction"].split("Question ")[1].split("?")[0] for r in rows if "Question " in r["instruction"]}
+    assert not asked & {str(p) for p in range(0, 30, 3)}  # no test id is ever written
+    assert all("five" not in r["instruction"] for r in rows)  # contexts cut to 3 words
+    assert topic_of("My chest hurts") == "cardio-respiratory" and topic_of("I feel off") == "general"
