@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 simulate: $(STAMP)  ## the default local federation: 3 synthetic hospitals, SmolLM2-135M-Instruct, QLoRA, IFT
 	$(PY) -m simulations.run --run-config "$(RUN_CONFIG)"
 
-test: $(STAMP)  ## the whole test suite, offline, tiny models
+test: $(STAMP)  ## lint, then the whole test suite, offline, tiny models
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 setup: $(STAMP)

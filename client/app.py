@@ -23,10 +23,10 @@ from client.stages import stage_objective
 from client.stages.reference import with_references
 from client.train import evaluate as evaluate_loss
 from client.train import train_round
-from common.logs import get_logger
 from common import lowrank, wire
 from common.config import ConfigError, RunConfig
 from common.evaluation.federated import heldout_scores
+from common.logs import get_logger
 from common.model import LoadedModel, shared_adapter_model
 from common.stages import Stage, build_schedule
 from privacy.dp import STATE_KEY as DP_STATE_KEY

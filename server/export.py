@@ -11,7 +11,6 @@ from common.config import RunConfig
 from common.model import LoadedModel
 
 
-
 def export_adapter(loaded: LoadedModel, state: dict[str, torch.Tensor], run_dir: Path,
                    cfg: RunConfig) -> tuple[Path, Path | None]:
     """Write ``<run>/adapter`` (loads with ``PeftModel.from_pretrained(base, dir)``) and, for a full-precision

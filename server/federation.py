@@ -18,12 +18,15 @@ import torch
 from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
 from flwr.serverapp import Grid
 
-from common.logs import get_logger
 from common import wire
 from common.config import RunConfig
 from common.evaluation.federated import aggregate_answer_scores
+from common.logs import get_logger
 from common.model import build_adapter_model
 from common.stages import Schedule, build_schedule, stage_metrics
+from privacy.dp.client_level import with_client_level_dp
+from privacy.dp.report import privacy_summary
+from privacy.secagg import SecureRound
 from server import strategy_state
 from server.aggregation import AdapterExchange, wrap_strategy
 from server.checkpoint import Checkpointer, atomic_write_bytes
@@ -31,9 +34,6 @@ from server.export import export_adapter
 from server.report import write_report
 from server.strategies import build_strategy
 from server.validation import NormOutlierRule, UpdateRejected, check_metrics, update_norm
-from privacy.dp.report import privacy_summary
-from privacy.dp.client_level import with_client_level_dp
-from privacy.secagg import SecureRound
 
 log = get_logger("server")
 

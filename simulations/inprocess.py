@@ -8,7 +8,7 @@ Hospitals run one after another; each keeps its own node state across rounds, as
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from flwr.app import Context, Error, Message, RecordDict
 from flwr.clientapp import ClientApp

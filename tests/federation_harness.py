@@ -10,13 +10,13 @@ timeout).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from flwr.app import Context, Error, Message, RecordDict
+from flwr.serverapp import Grid
 from flwr.supercore.run import Run
 from flwr.supercore.task_identity import TaskIdentity
-from flwr.serverapp import Grid
 
 import client.app as client_app
 from common.config import RunConfig

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from client.data.contamination import ContaminationIndex
 from client.data.dedup import Deduplicator
-from client.data.quality import QualityFilter, clean_text, medical_density
 from client.data.pipeline import prepare_hospital_data
+from client.data.quality import QualityFilter, clean_text, medical_density
 from common.config import RunConfig
 from common.records import Conversation, Note
 

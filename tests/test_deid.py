@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from common.config import DeidSection
-from privacy.deid import DeidResult, Deidentifier, PatientContext, ResidualRateExceeded, check_residual_rate
-from privacy.deid.evaluation import GoldNote, GoldSpan, PredictedSpan, load_i2b2, token_metrics, I2b2FormatError
+from privacy.deid import Deidentifier, DeidResult, PatientContext, ResidualRateExceeded, check_residual_rate
+from privacy.deid.evaluation import GoldNote, GoldSpan, I2b2FormatError, PredictedSpan, load_i2b2, token_metrics
 from privacy.deid.surrogates import generalise_zip
 
 FIXTURES = Path(__file__).parent / "fixtures" / "deid"

@@ -6,6 +6,7 @@ import random
 
 import pytest
 import torch
+from opacus.accountants import RDPAccountant
 
 from client.stages.base import Example, causal_lm_loss, causal_lm_per_sample_loss
 from client.stages.cp import ContinuedPretraining
@@ -13,9 +14,15 @@ from client.train import train_round
 from common.config import AdapterSection, ConfigError, DPSection, ModelSection
 from common.model import build_adapter_model
 from common.stages import Stage
-from privacy.dp import (DPStep, LedgerEntry, PrivacyAccount, PrivacyBudgetExhausted, PrivacyLedger, epsilon_of,
-                        noise_for_budget)
-from opacus.accountants import RDPAccountant
+from privacy.dp import (
+    DPStep,
+    LedgerEntry,
+    PrivacyAccount,
+    PrivacyBudgetExhausted,
+    PrivacyLedger,
+    epsilon_of,
+    noise_for_budget,
+)
 
 
 def _model(tiny_model_dir, **model_kw):

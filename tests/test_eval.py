@@ -12,9 +12,20 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from common.evaluation import (EvalDataError, MultipleChoiceItem, PromptBuilder, bleu, load_medmcqa, load_medqa,
-                               load_open_qa, load_pubmedqa, load_pubmedqa_ids, perplexity, rouge_l,
-                               score_by_likelihood)
+from common.evaluation import (
+    EvalDataError,
+    MultipleChoiceItem,
+    PromptBuilder,
+    bleu,
+    load_medmcqa,
+    load_medqa,
+    load_open_qa,
+    load_pubmedqa,
+    load_pubmedqa_ids,
+    perplexity,
+    rouge_l,
+    score_by_likelihood,
+)
 from common.evaluation.federated import aggregate_answer_scores, closed_answer_scores
 from common.evaluation.scoring import answer_token_ids, parse_label
 from common.records import Conversation
@@ -100,7 +111,7 @@ class OracleLM(torch.nn.Module):
 
 def _items(answers: list[str], labels=("yes", "no", "maybe")) -> list[MultipleChoiceItem]:
     # Questions of different lengths, so batches are padded.
-    return [MultipleChoiceItem(str(i), "word " * (i + 1) + f"marker{i}", tuple((l, l) for l in labels), a)
+    return [MultipleChoiceItem(str(i), "word " * (i + 1) + f"marker{i}", tuple((label, label) for label in labels), a)
             for i, a in enumerate(answers)]
 
 
@@ -111,10 +122,10 @@ def _oracle(tokenizer, items, wrong: set[int] = frozenset()) -> OracleLM:
     markers = {}
     for i, item in enumerate(items):
         marker = tokenizer(f" marker{i}", add_special_tokens=False)["input_ids"]
-        answer = next(l for l in item.labels if l != item.answer) if i in wrong else item.answer
+        answer = next(label for label in item.labels if label != item.answer) if i in wrong else item.answer
         markers[marker[-1]] = label_ids[answer]
     assert len(markers) == len(items), "markers must tokenize apart"
-    decoy = label_ids[next(l for l in items[0].labels if all(l != it.answer for it in items))]
+    decoy = label_ids[next(label for label in items[0].labels if all(label != it.answer for it in items))]
     return OracleLM(len(tokenizer), markers, decoy)
 
 

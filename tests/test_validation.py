@@ -8,13 +8,12 @@ import math
 import numpy as np
 import pytest
 import torch
-from flwr.app import Array, ArrayRecord, ConfigRecord, MetricRecord, RecordDict, Message
+from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
 
 from client.outbox import OutboxError, check_reply
 from common import wire
 from server.validation import NormOutlierRule, UpdateRejected, check_metrics
 from tests.federation_harness import LocalGrid, make_hospitals, run_federation, tiny_config
-
 
 # -- the rules on their own ---------------------------------------------------------------------------------
 

@@ -6,8 +6,8 @@ benchmark questions) are matched whole, as long as they have at least ``MIN_SHOR
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from client.data.dedup import normalized_words
 from client.data.errors import BadInputPolicy

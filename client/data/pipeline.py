@@ -10,9 +10,10 @@ import dataclasses
 import hashlib
 import logging
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from client.data.cache import FORMAT_VERSION, DatasetCache, cache_folder, digest, inputs_digest
 from client.data.card import STAGE_OF, DataCard

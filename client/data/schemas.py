@@ -6,8 +6,9 @@ ChatDoctor ships), OpenAI ``messages`` and ShareGPT ``conversations`` dialogues,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from client.data.errors import DataError, Location
 from common.records import Conversation, Message, Note, PreferencePair

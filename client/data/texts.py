@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable, Union
 
 from common.records import Conversation, Message, Note, PreferencePair, StageData
 
-Record = Union[Note, Conversation, PreferencePair]
+Record = Note | Conversation | PreferencePair
 RECORD_LISTS = ("notes", "conversations", "preferences")  # the StageData fields, one per stage
 
 

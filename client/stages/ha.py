@@ -80,7 +80,7 @@ class PreferenceAlignment:
         for pair in data.preferences:
             chosen = self.encoder.encode(Conversation.from_pair(pair.prompt, pair.chosen))
             rejected = self.encoder.encode(Conversation.from_pair(pair.prompt, pair.rejected))
-            if any(l >= 0 for l in chosen.labels[1:]) and any(l >= 0 for l in rejected.labels[1:]):
+            if any(t >= 0 for t in chosen.labels[1:]) and any(t >= 0 for t in rejected.labels[1:]):
                 examples.append(PreferenceExample(chosen, rejected))  # else the prompt left no room for an answer
         return examples
 

@@ -6,7 +6,7 @@ coordinator's strategy averages them weighted by that count, keeping each hospit
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 

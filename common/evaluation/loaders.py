@@ -12,8 +12,9 @@ Errors name the file, line (or item id) and field, never the text.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from common.evaluation.items import MultipleChoiceItem, OpenItem
 

@@ -7,8 +7,8 @@ so that data written without a tokenizer and prompts rendered with one agree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from common.evaluation.items import MultipleChoiceItem
 

@@ -8,8 +8,8 @@ the base model (the same network with its adapter switched off).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 

@@ -5,8 +5,14 @@
     check_residual_rate(results, cfg.deid.max_residual_rate)    # raises ResidualRateExceeded
 """
 
-from privacy.deid.engine import (DeidResult, Deidentifier, PatientContext, ResidualRateExceeded,
-                                 check_residual_rate, residual_rate)
+from privacy.deid.engine import (
+                                 Deidentifier,
+                                 DeidResult,
+                                 PatientContext,
+                                 ResidualRateExceeded,
+                                 check_residual_rate,
+                                 residual_rate,
+)
 
 __all__ = ["Deidentifier", "DeidResult", "PatientContext", "ResidualRateExceeded", "check_residual_rate",
            "residual_rate"]

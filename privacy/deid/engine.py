@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import multiprocessing
 from collections import Counter
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import regex
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
@@ -18,9 +18,16 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from common.config import DeidSection
 from privacy.deid.nlp import LANGUAGE, OfflineSpacyNlpEngine
-from privacy.deid.recognizers import CATEGORIES, RegexRecognizer, Rule, clinical_recognizers, deny_list_recognizer
-from privacy.deid.surrogates import (KeyedSurrogates, generalise_age, generalise_zip, mask, parse_date, shift_date,
-                                     year_only)
+from privacy.deid.recognizers import RegexRecognizer, Rule, clinical_recognizers, deny_list_recognizer
+from privacy.deid.surrogates import (
+    KeyedSurrogates,
+    generalise_age,
+    generalise_zip,
+    mask,
+    parse_date,
+    shift_date,
+    year_only,
+)
 from privacy.deid.terms import is_medical_term
 
 logger = logging.getLogger(__name__)

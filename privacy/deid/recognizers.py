@@ -8,15 +8,14 @@ group ``phi`` of case-sensitive patterns (labels are made case-insensitive inlin
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 import regex
-from spacy.lang.en.stop_words import STOP_WORDS
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
-from presidio_analyzer.predefined_recognizers import (EmailRecognizer, IpRecognizer, SpacyRecognizer,
-                                                      UrlRecognizer)
+from presidio_analyzer.predefined_recognizers import EmailRecognizer, IpRecognizer, SpacyRecognizer, UrlRecognizer
+from spacy.lang.en.stop_words import STOP_WORDS
 
 from privacy.deid.terms import EPONYM_FOLLOWERS, NOT_PHI_PLACES, US_STATES, is_medical_term
 

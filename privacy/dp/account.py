@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.config import ConfigError, DPSection
-from common.stages import Stage
 from common.logs import get_logger
+from common.stages import Stage
 from privacy.dp.calibrate import noise_for_budget
 from privacy.dp.engine import DPStep
 from privacy.dp.ledger import LedgerEntry, PrivacyBudgetExhausted, PrivacyLedger

@@ -18,8 +18,8 @@ Three traps it handles:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 from opacus import GradSampleModule

@@ -18,8 +18,15 @@ from pathlib import Path
 
 from common.config import DeidSection
 from privacy.deid import Deidentifier
-from privacy.deid.evaluation import (PRESIDIO_DEFAULT_CATEGORIES, GoldNote, GoldSpan, PredictedSpan, load_i2b2,
-                                     presidio_default_analyzer, token_metrics)
+from privacy.deid.evaluation import (
+    PRESIDIO_DEFAULT_CATEGORIES,
+    GoldNote,
+    GoldSpan,
+    PredictedSpan,
+    load_i2b2,
+    presidio_default_analyzer,
+    token_metrics,
+)
 from privacy.deid.nlp import LANGUAGE
 from privacy.deid.recognizers import CATEGORIES as OUR_CATEGORIES
 from simulations.synthetic.hospital import FACILITIES

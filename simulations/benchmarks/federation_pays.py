@@ -25,8 +25,8 @@ import json
 import random
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 from flwr.app import MetricRecord, RecordDict
@@ -131,7 +131,7 @@ class Experiment:
         scores: dict[str, float] = {}
         losses = [evaluate(model, self.objective, h.heldout, self.stage.batch_size, self.cfg.train.eval_batches)
                   for h in self.hospitals if h.heldout]
-        scores["heldout-loss"] = sum(l * n for l, n in losses) / max(1, sum(n for _, n in losses))
+        scores["heldout-loss"] = sum(loss * n for loss, n in losses) / max(1, sum(n for _, n in losses))
         if self.test_items:
             builder = PromptBuilder(self.loaded.tokenizer, self.cfg.eval.context_words)
             if self.cfg.eval.method in ("loglik", "both"):

@@ -7,12 +7,26 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-
 from datetime import date, timedelta
 
-from simulations.synthetic.vocab import (CITIES, CREDENTIALS, DEVICES, EMAIL_DOMAINS, FIRST_NAMES, HEALTH_PLANS,
-                                         LAB_ROWS, LAST_NAMES, MORE_CITIES, MORE_FIRST_NAMES, MORE_LAST_NAMES,
-                                         MORE_STREETS, NON_PHI_SNIPPETS, RELATIVES, STREETS, Condition)
+from simulations.synthetic.vocab import (
+    CITIES,
+    CREDENTIALS,
+    DEVICES,
+    EMAIL_DOMAINS,
+    FIRST_NAMES,
+    HEALTH_PLANS,
+    LAB_ROWS,
+    LAST_NAMES,
+    MORE_CITIES,
+    MORE_FIRST_NAMES,
+    MORE_LAST_NAMES,
+    MORE_STREETS,
+    NON_PHI_SNIPPETS,
+    RELATIVES,
+    STREETS,
+    Condition,
+)
 
 ALL_FIRST = FIRST_NAMES + MORE_FIRST_NAMES
 ALL_LAST = LAST_NAMES + MORE_LAST_NAMES

@@ -8,8 +8,8 @@ serialises it (``<n>.bin``) and a JSON summary (``replies.jsonl``), for the test
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from flwr.app import ArrayRecord, Context, Message, RecordDict
 from flwr.common.serde import recorddict_to_proto
