@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from flwr.app import Context, Error, Message, RecordDict
 from flwr.clientapp import ClientApp
-from flwr.common.constant import SUPERLINK_NODE_ID
+from flwr.common.constant import SUPERLINK_NODE_ID, ErrorCode
 from flwr.serverapp import Grid
 from flwr.supercore.task_identity import TaskIdentity
 
@@ -22,17 +22,27 @@ log = get_logger("inprocess")
 
 
 class InProcessGrid(Grid):
-    def __init__(self, client_app: ClientApp, num_nodes: int) -> None:
+    """Delivers each message to ``client_app`` with the receiving node's own, persistent Context.
+
+    ``contexts`` maps node id -> Context (its node config says which hospital it is); ``simulated``
+    builds them as Flower's simulation engine does, from partition ids. ``deliver`` is the one place a
+    message meets a hospital, so a test can wrap it to make a hospital fail.
+    """
+
+    def __init__(self, client_app: ClientApp, contexts: dict[int, Context]) -> None:
         # Messages stamp their sender from the process's task identity, which a SuperLink would set.
         TaskIdentity.task_id, TaskIdentity.run_id, TaskIdentity.node_id = 1, 1, SUPERLINK_NODE_ID
         self.client_app = client_app
-        # partition-id is what the simulation engine gives each node too.
-        self.contexts = {
+        self.contexts = contexts
+        self._run = None
+
+    @classmethod
+    def simulated(cls, client_app: ClientApp, num_nodes: int) -> InProcessGrid:
+        return cls(client_app, {
             SUPERLINK_NODE_ID + 1 + i: Context(run_id=1, node_id=SUPERLINK_NODE_ID + 1 + i,
                                                node_config={"partition-id": i, "num-partitions": num_nodes},
                                                state=RecordDict(), run_config={})
-            for i in range(num_nodes)}
-        self._run = None
+            for i in range(num_nodes)})
 
     def set_run(self, run) -> None:
         self._run = run
@@ -54,16 +64,21 @@ class InProcessGrid(Grid):
     def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
         raise NotImplementedError("InProcessGrid delivers synchronously: use send_and_receive")
 
+    def deliver(self, message: Message) -> Message | None:
+        """The receiving hospital's reply (None: no reply before the timeout)."""
+        return self.client_app(message, self.contexts[message.metadata.dst_node_id])
+
     def send_and_receive(self, messages: Iterable[Message], *, timeout: float | None = None) -> Iterable[Message]:
         replies = []
         for message in messages:
-            node_id = message.metadata.dst_node_id
             try:
-                reply = self.client_app(message, self.contexts[node_id])
+                reply = self.deliver(message)
             except Exception as exc:  # a failing hospital becomes an error reply, as over a real transport
-                log.warning("node %d failed: %s", node_id, type(exc).__name__)
-                reply = Message(Error(code=0, reason=f"{type(exc).__name__}: {exc}"), reply_to=message)
-            replies.append(reply)
+                log.warning("node %d failed: %s", message.metadata.dst_node_id, type(exc).__name__)
+                reply = Message(Error(code=ErrorCode.CLIENT_APP_RAISED_EXCEPTION,
+                                      reason=f"{type(exc).__name__}: {exc}"), reply_to=message)
+            if reply is not None:
+                replies.append(reply)
         return replies
 
 
@@ -76,4 +91,4 @@ def simulate_in_process(overrides: dict) -> dict:
 
     cfg = RunConfig.from_flat(overrides)
     ensure_synthetic_hospitals(cfg)
-    return Federation(cfg, InProcessGrid(client_app, cfg.simulation.num_hospitals)).run()
+    return Federation(cfg, InProcessGrid.simulated(client_app, cfg.simulation.num_hospitals)).run()

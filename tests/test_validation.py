@@ -126,7 +126,7 @@ def test_each_bad_update_is_rejected_with_its_node_id_and_the_round_goes_on(tmp_
     for offset, (kind, fault) in enumerate(BAD.items()):
         node = len(good) + 1 + offset
         bad_nodes[node] = kind
-        grid.faults[(1, grid.hospitals[node][0])] = _train_only(fault)
+        grid.faults[(1, str(grid.contexts[node].node_config["hospital-id"]))] = _train_only(fault)
     cfg = tiny_config(tiny_model_dir, tmp_path / "runs", **{"train.rounds": 1, "train.eval-every": 100})
 
     run_federation(cfg, grid)
