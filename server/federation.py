@@ -56,12 +56,13 @@ class RoundRecord:
     evaluate_seconds: float = 0.0
 
 
-def _to_arrayrecord(state: dict[str, torch.Tensor]) -> ArrayRecord:
+def to_arrayrecord(state: dict[str, torch.Tensor]) -> ArrayRecord:
     """float32 ArrayRecord for Flower's strategies, which aggregate numpy arrays."""
     return ArrayRecord({k: Array(v.detach().cpu().float().numpy()) for k, v in state.items()})
 
 
-def _from_arrayrecord(record: ArrayRecord) -> dict[str, torch.Tensor]:
+def from_arrayrecord(record: ArrayRecord) -> dict[str, torch.Tensor]:
+    """The inverse of ``to_arrayrecord``: float32 tensors by name."""
     return {k: torch.from_numpy(np.array(v.numpy(), dtype=np.float32)) for k, v in record.items()}
 
 
@@ -128,7 +129,7 @@ class Federation:
         config = ConfigRecord({**stage.to_config(), "stage-index": stage_index, "round-in-stage": round_in_stage})
 
         # Train.
-        shared = _to_arrayrecord(self.exchange.shared(self.global_state))
+        shared = to_arrayrecord(self.exchange.shared(self.global_state))
         messages = list(strategy.configure_train(server_round, shared, config, self.grid))
         record.bytes_down += self._prepare_outgoing(messages)
         if self.secure is not None:
@@ -138,7 +139,7 @@ class Federation:
             accepted = self._reject_outliers(self._accept(replies, record, with_arrays=True), record)
         if len(accepted) >= self.cfg.strategy.min_nodes or (self.secure is not None and accepted):
             arrays, metrics = strategy.aggregate_train(server_round, accepted)
-            self.global_state = {**self.global_state, **_from_arrayrecord(arrays)}
+            self.global_state = {**self.global_state, **from_arrayrecord(arrays)}
             record.train = dict(metrics or {})
         else:
             log.warning("round %d: only %d usable replies (strategy.min-nodes=%d); global adapter kept",
@@ -148,7 +149,7 @@ class Federation:
         # Evaluate the new global adapter on every hospital's held-out split.
         last = server_round == self.schedule.total_rounds
         if server_round % self.cfg.train.eval_every == 0 or last:
-            messages = list(strategy.configure_evaluate(server_round, _to_arrayrecord(self.exchange.shared(
+            messages = list(strategy.configure_evaluate(server_round, to_arrayrecord(self.exchange.shared(
                 self.global_state)), config, self.grid))
             record.bytes_down += self._prepare_outgoing(messages)
             replies = list(self.grid.send_and_receive(messages, timeout=self.cfg.strategy.round_timeout))
@@ -211,7 +212,7 @@ class Federation:
                 self.node_ranks[node] = rank
                 up = wire.record_bytes(reply.content["arrays"])
                 record.bytes_up += up
-                reply.content["arrays"] = _to_arrayrecord(wire.decode(reply.content["arrays"]))
+                reply.content["arrays"] = to_arrayrecord(wire.decode(reply.content["arrays"]))
             hospital = str(reply.content["hospital"]["hospital-id"]) if "hospital" in reply.content else str(node)
             metrics = dict(reply.content["metrics"])
             record.hospitals.setdefault(hospital, {}).update({f"{phase}.{k}": v for k, v in metrics.items()})
@@ -232,7 +233,7 @@ class Federation:
         for reply in accepted:  # each update against what that hospital received (its rank, its tensors)
             node = reply.metadata.src_node_id
             sent = self.exchange.outgoing(self.global_state, self.node_ranks.get(node, self.cfg.adapter.rank))
-            norms[node] = update_norm(_from_arrayrecord(reply.content["arrays"]), sent)
+            norms[node] = update_norm(from_arrayrecord(reply.content["arrays"]), sent)
         outliers = self.norm_rule.outliers(norms)
         for node, reason in outliers.items():
             record.rejected.append((node, f"train: {reason}"))
@@ -257,7 +258,7 @@ class Federation:
                 if isinstance(v, (int, float)):
                     averaged[k] = averaged.get(k, 0.0) + float(v) * float(metrics["num-examples"]) / total
         averaged["num-examples"] = total
-        reply = Message(RecordDict({"arrays": _to_arrayrecord(mean), "metrics": MetricRecord(averaged)}),
+        reply = Message(RecordDict({"arrays": to_arrayrecord(mean), "metrics": MetricRecord(averaged)}),
                         reply_to=messages[0])
         return [reply]
 

@@ -8,7 +8,7 @@ from flwr.app import ConfigRecord, Message, MessageType, MetricRecord, RecordDic
 
 from common import wire
 from common.config import RunConfig
-from server.federation import Federation, RoundRecord, _from_arrayrecord
+from server.federation import Federation, RoundRecord, from_arrayrecord
 from server.strategies import build_strategy
 
 
@@ -32,7 +32,7 @@ def _aggregate(federation, strategy_name: str, replies, **strategy_cfg):
     record = RoundRecord(1, "ift", 0)
     accepted = federation._accept(replies, record, with_arrays=True)
     arrays, metrics = build_strategy(cfg.strategy).aggregate_train(1, accepted)
-    return _from_arrayrecord(arrays), metrics, record
+    return from_arrayrecord(arrays), metrics, record
 
 
 def test_fedavg_weights_by_examples(federation, flower_task):

@@ -40,7 +40,7 @@ from common.evaluation import PromptBuilder, load_pubmedqa, load_pubmedqa_ids, s
 from common.logs import get_logger
 from common.model import LoadedModel, build_adapter_model
 from common.stages import Stage, build_schedule
-from server.federation import _from_arrayrecord, _to_arrayrecord
+from server.federation import from_arrayrecord, to_arrayrecord
 from simulations.realdata import RealDataPlan, write_hospitals
 from simulations.run import ensure_synthetic_hospitals, parse_overrides
 
@@ -110,9 +110,9 @@ class Experiment:
     def federation(self) -> State:
         state = self.initial
         for r in range(1, self.stage.rounds + 1):
-            replies = [RecordDict({"arrays": _to_arrayrecord(self._local(state, h.train, self.stage, r, f"{h.name}-{r}")),
+            replies = [RecordDict({"arrays": to_arrayrecord(self._local(state, h.train, self.stage, r, f"{h.name}-{r}")),
                                    "metrics": MetricRecord({"num-examples": len(h.train)})}) for h in self.hospitals]
-            state = _from_arrayrecord(aggregate_arrayrecords(replies, "num-examples"))
+            state = from_arrayrecord(aggregate_arrayrecords(replies, "num-examples"))
         return state
 
     def pooled(self) -> State:
