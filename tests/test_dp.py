@@ -178,3 +178,14 @@ def test_under_dp_each_cp_example_is_exactly_one_note(tiny_model_dir):
             assert len(examples) == expected and all(len(e.input_ids) <= 32 for e in examples)
         else:
             assert len(examples) > 3  # the long note spans several windows when records need no isolation
+
+
+def test_per_sample_loss_scores_a_frozen_model(tiny_model_dir):
+    # The privacy audit scores an exported adapter loaded for inference, where nothing requires grad.
+    from transformers import AutoModelForCausalLM
+
+    from client.stages.base import Example, causal_lm_per_sample_loss, pad_examples
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).requires_grad_(False)
+    losses, tokens = causal_lm_per_sample_loss(model, pad_examples([Example([5, 6, 7], [5, 6, 7])], 0))
+    assert losses.shape == (1,) and tokens == 2

@@ -64,7 +64,7 @@ def token_logits(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torc
     block-diagonal causal mask from where positions restart, so no token attends across documents.
     Prompt tuning prepends virtual tokens, whose logits are dropped here.
     """
-    device = next(p for p in model.parameters() if p.requires_grad).device
+    device = next(model.parameters()).device
     inputs = {"input_ids": batch["input_ids"].to(device)}
     if "position_ids" in batch:
         inputs["position_ids"] = batch["position_ids"].to(device)
@@ -104,7 +104,7 @@ def causal_lm_per_sample_loss(model: torch.nn.Module, batch: dict[str, torch.Ten
     DP-SGD clips each record's gradient, so the batch loss must be the mean of per-record losses (what
     Opacus' ``loss_reduction="mean"`` assumes), not a token mean that lets long records weigh more.
     """
-    device = next(p for p in model.parameters() if p.requires_grad).device
+    device = next(model.parameters()).device
     logits = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)).logits
     targets = batch["labels"][:, 1:].to(device)
     logits = logits[:, :-1]
