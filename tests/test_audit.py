@@ -22,7 +22,7 @@ def test_auc_separates_perfect_random_and_inverted_scores():
     assert auc([0], [1]) == 0.0
 
 
-def test_plant_appends_each_canary_to_distinct_notes(tmp_path):
+def test_plant_puts_each_canary_at_the_head_of_distinct_notes(tmp_path):
     notes = tmp_path / "notes.jsonl"
     notes.write_text("".join(json.dumps({"note_id": f"n{i}", "patient_id": "p", "date": "2020-01-01",
                                          "text": f"note {i}"}) + "\n" for i in range(10)))
@@ -30,5 +30,5 @@ def test_plant_appends_each_canary_to_distinct_notes(tmp_path):
     assert plant(notes, canaries, repeats=3, seed=0) == 6
     texts = [json.loads(line)["text"] for line in notes.read_text().splitlines()]
     for canary in canaries:
-        assert sum(canary.text in t for t in texts) == 3
+        assert sum(t.startswith(canary.text) for t in texts) == 3
     assert len(texts) == 10 and len(set(texts)) == 10

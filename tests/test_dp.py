@@ -26,7 +26,8 @@ from privacy.dp import (
 
 
 def _model(tiny_model_dir, **model_kw):
-    return build_adapter_model(ModelSection(name=str(tiny_model_dir), quantization="none", **model_kw),
+    model_kw = {"quantization": "none", **model_kw}
+    return build_adapter_model(ModelSection(name=str(tiny_model_dir), **model_kw),
                                AdapterSection(dropout=0.0, target_modules="all-linear"), seed=0)
 
 
@@ -92,6 +93,22 @@ def test_dp_with_gradient_checkpointing_matches_without(tiny_model_dir):
         assert all(not torch.equal(before[k], results[-1][k]) for k in before)
     for name in results[0]:
         torch.testing.assert_close(results[0][name], results[1][name], atol=1e-5, rtol=1e-4)
+
+
+def test_dp_over_a_4bit_base_trains_the_adapter_and_leaves_the_base_alone(tiny_model_dir):
+    loaded = _model(tiny_model_dir, quantization="nf4")
+    assert loaded.quantization == "nf4"
+    base = {k: v.clone() for k, v in loaded.model.state_dict().items() if "lora_" not in k}
+    before = _snapshot(loaded)
+    train_round(loaded.model, _objective(loaded), _examples(8), _stage(local_steps=2), round_in_stage=1,
+                rng=random.Random(0), dp=DPStep(noise_multiplier=1.0, max_grad_norm=1.0, batch_size=4))
+    after = loaded.adapter_state()
+    frozen = [k for k in before if torch.equal(before[k], after[k])]
+    assert not frozen, f"adapter tensors left frozen under DP on a 4-bit base: {frozen[:3]}"
+    assert all(torch.isfinite(v).all() for v in after.values())
+    state = loaded.model.state_dict()
+    assert all(torch.equal(base[k], state[k]) for k in base), "DP training touched the quantised base"
+    assert any(v.dtype == torch.uint8 for v in base.values())  # the NF4 weights really are packed 4-bit
 
 
 def test_per_sample_loss_is_a_mean_of_each_records_token_mean(tiny_model_dir):

@@ -47,10 +47,11 @@ def make_canaries(count: int, seed: int) -> list[Canary]:
 
 
 def plant(notes_file: Path, canaries: list[Canary], repeats: int, seed: int) -> int:
-    """Append each canary to ``repeats`` different notes of ``notes_file`` (notes.jsonl); returns notes changed.
+    """Put each canary at the head of ``repeats`` different notes of ``notes_file`` (notes.jsonl); returns notes changed.
 
-    Appending to distinct notes (not adding copies) keeps the canaries past de-duplication, as a
-    secret repeated across a patient's notes would be.
+    Distinct notes (not added copies) keep the canaries past de-duplication, as a secret repeated across a
+    patient's notes would be. The head, because DP-SGD trains on each note's first window only: a secret
+    in a long note's tail would be cut off under DP and seen without it, which would flatter DP.
     """
     rows = [json.loads(line) for line in notes_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     rng = random.Random(f"plant-{seed}")
@@ -59,7 +60,7 @@ def plant(notes_file: Path, canaries: list[Canary], repeats: int, seed: int) -> 
         raise ValueError(f"{notes_file}: {len(rows)} notes cannot hold {len(canaries)} canaries x {repeats} repeats")
     chosen = rng.sample(range(len(rows)), needed)
     for i, row_index in enumerate(chosen):
-        rows[row_index]["text"] += " " + canaries[i // repeats].text
+        rows[row_index]["text"] = canaries[i // repeats].text + " " + rows[row_index]["text"]
     notes_file.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return needed
 
