@@ -31,7 +31,7 @@ from common.model import LoadedModel, shared_adapter_model
 from common.stages import Stage, build_schedule
 from privacy.dp import STATE_KEY as DP_STATE_KEY
 from privacy.dp import DPStep, LedgerEntry, PrivacyAccount
-from privacy.dp.client_level import clip_update
+from privacy.dp.client_level import client_weight_metric, clip_update
 from privacy.secagg import secagg_mod
 
 log = get_logger(__name__.rsplit(".", 1)[-1])
@@ -209,6 +209,7 @@ def train(msg: Message, context: Context) -> Message:
         "quantized-4bit": int(loaded.quantization == "nf4"),
         "peak-rss-mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # Linux reports KiB
         "stage-index": job.stage_index,
+        **client_weight_metric(job.cfg),
     }
     if account is not None:
         account.record(dp_entry)

@@ -225,6 +225,9 @@ class DPSection:
     client_noise_multiplier: float = option(1.0, "Client-level DP: noise multiplier on the aggregate.", min=0.0)
     client_clipping_norm: float = option(1.0, "Client-level DP: L2 norm each hospital's update is clipped to "
                                          "(initial norm when adaptive).", min=1e-6)
+    client_population: int = option(0, "Client-level DP: hospitals in the federation, as Flower's accountant records "
+                                    "them (without sampling amplification ε does not depend on it); 0: "
+                                    "simulation.num-hospitals.", min=0)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from flwr.serverapp import Grid
 from common import wire
 from common.config import ConfigError, RunConfig
 from common.model import shared_adapter_model
+from privacy.dp.client_level import UNIFORM_WEIGHT
 
 # Strategies that aggregate only through the (weighted) mean: what a secure sum can feed.
 MEAN_STRATEGIES = ("fedavg", "fedprox", "fedadam", "fedyogi", "fedavgm")
@@ -149,6 +150,8 @@ def _legacy_reply(reply: Message, request: Message) -> Message:
     state = wire.decode(reply.content["arrays"])
     metrics = {k: v for k, v in reply.content["metrics"].items()}
     metrics["hospital-id"] = str(reply.content["hospital"]["hospital-id"])
+    # SecAgg+ weighs each update by FitRes.num_examples: the hospital's weight in the mean (1 under client-level DP).
+    weight = metrics.get(UNIFORM_WEIGHT, metrics["num-examples"])
     fitres = FitRes(Status(Code.OK, "ok"), ndarrays_to_parameters([v.numpy() for v in state.values()]),
-                    int(metrics["num-examples"]), metrics)
+                    int(weight), metrics)
     return Message(content=compat.fitres_to_recorddict(fitres, keep_input=True), reply_to=request)

@@ -24,7 +24,7 @@ from common.evaluation.federated import aggregate_answer_scores
 from common.logs import get_logger
 from common.model import build_adapter_model
 from common.stages import Schedule, build_schedule, stage_metrics
-from privacy.dp.client_level import with_client_level_dp
+from privacy.dp.client_level import aggregation_weight_key, client_level_accountant, compose_release, with_client_level_dp
 from privacy.dp.report import privacy_summary
 from privacy.secagg import SecureRound
 from server import strategy_state
@@ -86,7 +86,9 @@ class Federation:
         self.sent: dict[int, tuple[int, float]] = {}  # node id -> (bytes, wire error) of its last download
         # A stage may name its own strategy (stage.<name>.strategy); its hyperparameters stay those of [strategy].
         self.strategies = [with_client_level_dp(wrap_strategy(cfg, build_strategy(
-            dataclasses.replace(cfg.strategy, name=s.strategy))), cfg) for s in self.schedule.stages]
+            dataclasses.replace(cfg.strategy, name=s.strategy), aggregation_weight_key(cfg))), cfg)
+            for s in self.schedule.stages]
+        self.client_accountant = client_level_accountant(cfg)  # client-level DP: one release per aggregated round
         self.history: list[RoundRecord] = []
         self.data_cards: dict[str, dict] = {}  # hospital id -> aggregate counts from its data card
         self.norm_rule = NormOutlierRule.from_config(cfg.validation)
@@ -107,10 +109,11 @@ class Federation:
             with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
                 f.write(json.dumps(record.__dict__) + "\n")
             strategy_state.save(self.checkpoints.path(server_round, "strategy"), self.strategies,
-                                {"data_cards": self.data_cards})
+                                {"data_cards": self.data_cards, "client_accountant": self.client_accountant
+                                 and self.client_accountant.state_dict()})
             self.checkpoints.save(server_round, self.global_state,
                                   {"server_round": server_round, "stage_index": record.stage_index,
-                                   "privacy": privacy_summary(self.cfg, self.history)})
+                                   "privacy": privacy_summary(self.cfg, self.history, self.client_accountant)})
         self.model.activate(self.schedule.adapter_count - 1)  # export (and merge) every stacked adapter
         adapter_dir, merged_dir = export_adapter(self.model, self.global_state, self.run_dir, self.cfg)
         summary = self._summary(adapter_dir, merged_dir)
@@ -134,13 +137,17 @@ class Federation:
         record.bytes_down += self._prepare_outgoing(messages)
         if self.secure is not None:
             accepted = self._secure_train(server_round, messages, record)
+            contributors = len(record.hospitals)  # the hospitals inside the secure sum (nothing else recorded yet)
         else:
             replies = list(self.grid.send_and_receive(messages, timeout=self.cfg.strategy.round_timeout))
             accepted = self._reject_outliers(self._accept(replies, record, with_arrays=True), record)
+            contributors = len(accepted)
         if len(accepted) >= self.cfg.strategy.min_nodes or (self.secure is not None and accepted):
             arrays, metrics = strategy.aggregate_train(server_round, accepted)
             self.global_state = {**self.global_state, **from_arrayrecord(arrays)}
             record.train = dict(metrics or {})
+            if self.client_accountant is not None:
+                compose_release(self.client_accountant, self.cfg, contributors)
         else:
             log.warning("round %d: only %d usable replies (strategy.min-nodes=%d); global adapter kept",
                         server_round, len(accepted), self.cfg.strategy.min_nodes)
@@ -282,7 +289,10 @@ class Federation:
         self.global_state = state
         state_file = self.checkpoints.path(server_round, "strategy")
         if state_file.exists():
-            self.data_cards = strategy_state.load(state_file, self.strategies)["data_cards"]
+            extra = strategy_state.load(state_file, self.strategies)
+            self.data_cards = extra["data_cards"]
+            if self.client_accountant is not None:
+                self.client_accountant.load_state_dict(extra["client_accountant"])
         metrics_file = self.run_dir / "metrics.jsonl"
         if metrics_file.exists():
             rows = [json.loads(line) for line in metrics_file.read_text().splitlines() if line.strip()]
@@ -317,7 +327,7 @@ class Federation:
             "adapter_dir": str(adapter_dir),
             "merged_dir": str(merged_dir) if merged_dir else None,
             "data_cards": self.data_cards,
-            "privacy": privacy_summary(self.cfg, self.history),
+            "privacy": privacy_summary(self.cfg, self.history, self.client_accountant),
             "stage_metrics": stage_metrics([r.__dict__ for r in self.history]),
         }
         lines = ["", "medfed run finished", f"  run folder      {self.run_dir}",

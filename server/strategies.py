@@ -11,10 +11,14 @@ from flwr.serverapp.strategy import FedAdam, FedAvg, FedAvgM, FedMedian, FedProx
 from common.config import StrategySection
 
 
-def build_strategy(cfg: StrategySection) -> Strategy:
-    """The Flower strategy named by ``cfg.name``, with node counts and its own hyperparameters."""
+def build_strategy(cfg: StrategySection, weighted_by_key: str = "num-examples") -> Strategy:
+    """The Flower strategy named by ``cfg.name``, with node counts and its own hyperparameters.
+
+    ``weighted_by_key``: the train metric each hospital's update is weighted by in the mean.
+    """
     nodes = dict(fraction_train=cfg.fraction_train, fraction_evaluate=cfg.fraction_evaluate,
-                 min_train_nodes=cfg.min_nodes, min_evaluate_nodes=cfg.min_nodes, min_available_nodes=cfg.min_nodes)
+                 min_train_nodes=cfg.min_nodes, min_evaluate_nodes=cfg.min_nodes, min_available_nodes=cfg.min_nodes,
+                 weighted_by_key=weighted_by_key)
     builders = {
         "fedavg": lambda: FedAvg(**nodes),
         "fedprox": lambda: FedProx(proximal_mu=cfg.proximal_mu, **nodes),

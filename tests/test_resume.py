@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 from flwr.app import Array, ArrayRecord
-from flwr.serverapp.strategy import FedAdam, FedAvgM
+from flwr.serverapp.strategy import DifferentialPrivacyClientSideAdaptiveClipping, FedAdam, FedAvgM
 from safetensors.torch import load_file
 
 from server import strategy_state
+from server.aggregation import ExactLoRA
 from tests.federation_harness import CrashedFederation, LocalGrid, make_hospitals, run_federation, tiny_config
 
 
@@ -31,6 +32,26 @@ def test_strategy_state_round_trips_through_a_file(tmp_path):
     np.testing.assert_array_equal(fresh[0].v_t["a"], adam.v_t["a"])
     assert [m.shape for m in fresh[1].momentum_vector] == [(2, 2), (3,)]
     np.testing.assert_array_equal(fresh[1].current_arrays["w"].numpy(), np.eye(2))
+
+
+def _wrapped() -> DifferentialPrivacyClientSideAdaptiveClipping:
+    return DifferentialPrivacyClientSideAdaptiveClipping(ExactLoRA(FedAdam(), rank=4, alpha=8), 0.1, 2,
+                                                         initial_clipping_norm=1.0)
+
+
+def test_strategy_state_reaches_inside_wrappers(tmp_path):
+    # DP wrapper -> exact LoRA -> FedAdam: the learnt clipping norm and the optimiser's moments both return.
+    outer = _wrapped()
+    outer.clipping_norm = 0.37
+    adam = outer.strategy.strategy
+    adam.m_t = {"a": np.arange(3, dtype=np.float32)}
+
+    strategy_state.save(tmp_path / "s.safetensors", [outer], {})
+    fresh = _wrapped()
+    strategy_state.load(tmp_path / "s.safetensors", [fresh])
+
+    assert fresh.clipping_norm == 0.37
+    np.testing.assert_array_equal(fresh.strategy.strategy.m_t["a"], adam.m_t["a"])
 
 
 def _final(run_dir):

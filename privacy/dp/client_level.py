@@ -9,6 +9,17 @@ Gaussian noise of std σ·C / n. Flower implements both placements of the clippi
 - ``client-*``: the hospital clips its own update with Flower's clipping helper before it leaves
   (the wrappers send the norm in the round's config), which is what SecAgg+ needs.
 
+Every hospital weighs the same in a client-level DP aggregate (``UNIFORM_WEIGHT``): the noise σ·C / n
+bounds one hospital's influence only when each update enters the mean with weight 1/n; weighting by
+examples would let a large hospital move the mean by more than the noise covers.
+
+ε comes from Flower's own accountant (``flwr.serverapp.RdpAccountant``, on Google's ``dp-accounting``).
+Flower's wrappers accept it only for fixed clipping over plain FedAvg with exactly the sampled number of
+replies; medfed composes the same accountant itself, one release per aggregated round, so adaptive
+clipping, exact LoRA aggregation and the server optimisers are accounted alike. Under adaptive clipping
+Flower splits σ between the update and the clipped-count query (Andrew et al. 2021), so σ is the
+effective noise of the round's whole release.
+
 What ε means here, honestly: the unit is one hospital and the accountant composes one Gaussian
 release per round without sampling amplification (every hospital trains every round). With a handful
 of hospitals the noise needed for a small ε (σ≈1 per round, std σ·C/n on the mean) is of the order of
@@ -22,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from flwr.app import ConfigRecord
+from flwr.serverapp import GaussianPrivacyEvent, NeighboringRelation, PrivacyConfig, RdpAccountant, SamplingMethod
 from flwr.serverapp.strategy import (
     DifferentialPrivacyClientSideAdaptiveClipping,
     DifferentialPrivacyClientSideFixedClipping,
@@ -31,8 +43,20 @@ from flwr.serverapp.strategy import (
 )
 from flwr.supercore.differential_privacy import KEY_CLIPPING_NORM, KEY_NORM_BIT, compute_adaptive_clip_model_update
 
-from common.config import RunConfig
-from privacy.dp.ledger import LedgerEntry, epsilon_of
+from common.config import ConfigError, RunConfig
+
+# The train metric every hospital reports as its aggregation weight under client-level DP (always 1).
+UNIFORM_WEIGHT = "client-level-weight"
+
+
+def aggregation_weight_key(cfg: RunConfig) -> str:
+    """The train metric the strategy weighs hospitals by: examples, or the same weight under client-level DP."""
+    return "num-examples" if cfg.dp.client_level == "none" else UNIFORM_WEIGHT
+
+
+def client_weight_metric(cfg: RunConfig) -> dict[str, int]:
+    """What a hospital adds to its train metrics so ``aggregation_weight_key`` finds its weight."""
+    return {} if cfg.dp.client_level == "none" else {UNIFORM_WEIGHT: 1}
 
 
 def with_client_level_dp(strategy: Strategy, cfg: RunConfig) -> Strategy:
@@ -53,7 +77,12 @@ def with_client_level_dp(strategy: Strategy, cfg: RunConfig) -> Strategy:
                                                           dp.client_clipping_norm, sampled)
     adaptive = {"server-adaptive": DifferentialPrivacyServerSideAdaptiveClipping,
                 "client-adaptive": DifferentialPrivacyClientSideAdaptiveClipping}[mode]
-    return adaptive(strategy, dp.client_noise_multiplier, sampled, initial_clipping_norm=dp.client_clipping_norm)
+    # Flower's default noise on the clipped-count query, sampled/20 (Andrew et al.), is for hundreds of
+    # clients: with a handful it cannot leave any noise for the update (Flower refuses). σ_b = σ leaves the
+    # update 1/sqrt(1 - 1/4) ≈ 1.15x the noise and the clipped fraction a noisy but unbiased estimate.
+    count_stddev = max(sampled / 20, dp.client_noise_multiplier)
+    return adaptive(strategy, dp.client_noise_multiplier, sampled, initial_clipping_norm=dp.client_clipping_norm,
+                    clipped_count_stddev=count_stddev)
 
 
 def clip_update(outgoing: dict[str, torch.Tensor], incoming: dict[str, torch.Tensor],
@@ -76,9 +105,24 @@ def clip_update(outgoing: dict[str, torch.Tensor], incoming: dict[str, torch.Ten
     return {KEY_NORM_BIT: int(clipped)}
 
 
-def client_level_epsilon(cfg: RunConfig, releases: int) -> float:
-    """ε (at ``dp.delta``) of ``releases`` noisy aggregates with one hospital as the unit, no amplification."""
-    if cfg.dp.client_level == "none" or releases == 0:
-        return 0.0
-    return epsilon_of([LedgerEntry(0, "client-level", cfg.dp.client_noise_multiplier, 1.0, releases)],
-                      cfg.dp.delta, cfg.dp.accountant)
+def client_population(cfg: RunConfig) -> int:
+    """Hospitals in the federation as the accountant records them (``dp.client-population``)."""
+    return cfg.dp.client_population or cfg.simulation.num_hospitals
+
+
+def client_level_accountant(cfg: RunConfig) -> RdpAccountant | None:
+    """Flower's RDP accountant for client-level DP; None when off or σ=0 (no guarantee to account)."""
+    if cfg.dp.client_level == "none" or cfg.dp.client_noise_multiplier == 0:
+        return None
+    return RdpAccountant(PrivacyConfig(target_delta=cfg.dp.delta, population_size=client_population(cfg),
+                                       neighboring_relation=NeighboringRelation.ADD_OR_REMOVE_ONE,
+                                       sampling_method=SamplingMethod.NO_AMPLIFICATION))
+
+
+def compose_release(accountant: RdpAccountant, cfg: RunConfig, hospitals: int) -> None:
+    """Charge one noisy aggregate of ``hospitals`` updates to the accountant."""
+    population = accountant.config.population_size
+    if hospitals > population:
+        raise ConfigError(f"{hospitals} hospitals were aggregated but dp.client-population is {population}; "
+                          f"set it to the federation's size")
+    accountant.compose(GaussianPrivacyEvent(cfg.dp.client_noise_multiplier, hospitals, population))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from flwr.serverapp import RdpAccountant
+
 from common.config import RunConfig
-from privacy.dp.client_level import client_level_epsilon
 
 
-def privacy_summary(cfg: RunConfig, history: list) -> dict:
+def privacy_summary(cfg: RunConfig, history: list, client_accountant: RdpAccountant | None = None) -> dict:
     """Per hospital: ε spent, δ and DP steps from its latest train metrics; client-level ε if enabled.
 
     ``history`` holds the coordinator's round records (each with ``hospitals``: id -> metrics).
     The numbers are the hospitals' own accounts; a hospital that refused to train keeps its last ε.
+    Client-level ε is the coordinator's (Flower's accountant); infinite when its noise is 0.
     """
     hospitals: dict[str, dict] = {}
     for record in history:
@@ -22,7 +24,9 @@ def privacy_summary(cfg: RunConfig, history: list) -> dict:
     summary: dict = {"sample_level": cfg.dp.enabled, "target_epsilon": cfg.dp.target_epsilon if cfg.dp.enabled else None,
                      "hospitals": hospitals, "secure_aggregation": cfg.secagg.enabled}
     if cfg.dp.client_level != "none":
-        releases = sum(1 for r in history if r.train)
-        summary["client_level"] = {"mode": cfg.dp.client_level, "epsilon": client_level_epsilon(cfg, releases),
-                                   "delta": cfg.dp.delta, "releases": releases}
+        releases = client_accountant.num_releases if client_accountant else sum(1 for r in history if r.train)
+        epsilon = client_accountant.get_epsilon(cfg.dp.delta) if client_accountant and releases else \
+            0.0 if not releases else float("inf")
+        summary["client_level"] = {"mode": cfg.dp.client_level, "epsilon": epsilon, "delta": cfg.dp.delta,
+                                   "noise_multiplier": cfg.dp.client_noise_multiplier, "releases": releases}
     return summary

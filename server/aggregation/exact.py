@@ -28,34 +28,34 @@ ARRAYS = "arrays"
 
 
 class ExactLoRA(Strategy):
-    """Aggregate LoRA adapters in product space with ``inner`` and re-factorise to the global rank.
+    """Aggregate LoRA adapters in product space with ``strategy`` and re-factorise to the global rank.
 
     Args:
-        inner: the Flower strategy that aggregates; it sees one array per adapted layer (ΔW, shape
+        strategy: the Flower strategy that aggregates; it sees one array per adapted layer (ΔW, shape
             (out, in)) plus any non-LoRA adapter tensor unchanged.
         rank: the global LoRA rank the aggregate is re-factorised to (``adapter.rank``).
         alpha: LoRA alpha; hospital i's product is scaled by alpha / r_i.
 
     Metrics added to the train aggregate: ``truncation-error`` (||P - P_r||_F / ||P||_F over all
     layers) and ``truncation-error-worst-layer``. Memory: the server holds one dense (out, in) matrix
-    per adapted layer per reply (and the inner optimiser's state at that size).
+    per adapted layer per reply (and the wrapped optimiser's state at that size).
     """
 
-    def __init__(self, inner: Strategy, *, rank: int, alpha: float) -> None:
-        self.inner = inner
+    def __init__(self, strategy: Strategy, *, rank: int, alpha: float) -> None:
+        self.strategy = strategy
         self.rank = rank
         self.alpha = alpha
         self._global: dict | None = None
         self._global_products: dict | None = None
 
     def summary(self) -> None:
-        self.inner.summary()
+        self.strategy.summary()
 
     def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
                         grid: Grid) -> Iterable[Message]:
         self._global = arrays.to_torch_state_dict()
         self._global_products = self._to_products(self._global)
-        return self.inner.configure_train(server_round, ArrayRecord(self._global_products), config, grid)
+        return self.strategy.configure_train(server_round, ArrayRecord(self._global_products), config, grid)
 
     def aggregate_train(self, server_round: int,
                         replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
@@ -66,7 +66,7 @@ class ExactLoRA(Strategy):
             if not reply.has_error() and ARRAYS in reply.content:
                 state = reply.content[ARRAYS].to_torch_state_dict()
                 reply.content[ARRAYS] = ArrayRecord(self.rank_corrected_products(state))
-        arrays, metrics = self.inner.aggregate_train(server_round, replies)
+        arrays, metrics = self.strategy.aggregate_train(server_round, replies)
         if arrays is None:
             return None, metrics
         aggregate = arrays.to_torch_state_dict()
@@ -94,7 +94,7 @@ class ExactLoRA(Strategy):
 
     def configure_evaluate(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
                            grid: Grid) -> Iterable[Message]:
-        return self.inner.configure_evaluate(server_round, arrays, config, grid)
+        return self.strategy.configure_evaluate(server_round, arrays, config, grid)
 
     def aggregate_evaluate(self, server_round: int, replies: Iterable[Message]) -> MetricRecord | None:
-        return self.inner.aggregate_evaluate(server_round, replies)
+        return self.strategy.aggregate_evaluate(server_round, replies)

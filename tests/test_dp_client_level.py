@@ -1,0 +1,54 @@
+"""Client-level DP: hospitals weigh the same in the noisy mean, and Flower's accountant survives a restart."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from flwr.app import Array, ArrayRecord, Message, MetricRecord, RecordDict
+
+from common.config import ConfigError, RunConfig
+from privacy.dp.client_level import (
+    aggregation_weight_key,
+    client_level_accountant,
+    client_weight_metric,
+    compose_release,
+    with_client_level_dp,
+)
+from server.strategies import build_strategy
+
+
+def _config(**overrides) -> RunConfig:
+    return RunConfig.from_flat({"dp.client-level": "server-fixed", "dp.client-noise-multiplier": 0.0,
+                                "dp.client-clipping-norm": 1e6, "simulation.num-hospitals": 2, **overrides})
+
+
+def _reply(value: float, examples: int, cfg: RunConfig) -> Message:
+    metrics = MetricRecord({"num-examples": examples, **client_weight_metric(cfg)})
+    arrays = ArrayRecord({"w": Array(np.full(3, value, dtype=np.float32))})
+    return Message(RecordDict({"arrays": arrays, "metrics": metrics}), dst_node_id=0, message_type="train")
+
+
+def test_under_client_level_dp_every_hospital_weighs_the_same(flower_task):
+    # A hospital with 9x the examples would otherwise move the mean 9x as far as the noise assumes.
+    for level, expected in (("none", 0.92), ("server-fixed", 0.6)):
+        cfg = _config(**{"dp.client-level": level})
+        strategy = with_client_level_dp(build_strategy(cfg.strategy, aggregation_weight_key(cfg)), cfg)
+        initial = ArrayRecord({"w": Array(np.zeros(3, dtype=np.float32))})
+        if level != "none":  # Flower's server-side wrapper clips against the arrays it last sent
+            strategy.current_arrays = initial
+        arrays, _ = strategy.aggregate_train(1, [_reply(0.2, 1, cfg), _reply(1.0, 9, cfg)])
+        np.testing.assert_allclose(arrays["w"].numpy(), expected, atol=1e-6)
+
+
+def test_accountant_round_trips_and_refuses_an_undeclared_hospital():
+    cfg = _config(**{"dp.client-noise-multiplier": 1.0})
+    accountant = client_level_accountant(cfg)
+    for _ in range(3):
+        compose_release(accountant, cfg, 2)
+    restarted = client_level_accountant(cfg)
+    restarted.load_state_dict(accountant.state_dict())
+    assert restarted.num_releases == 3
+    assert restarted.get_epsilon(cfg.dp.delta) == accountant.get_epsilon(cfg.dp.delta) > 0
+    with pytest.raises(ConfigError, match="dp.client-population"):
+        compose_release(accountant, cfg, 3)
+    assert client_level_accountant(_config()) is None  # σ = 0: nothing to account, ε is reported as infinite
