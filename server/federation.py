@@ -24,7 +24,12 @@ from common.evaluation.federated import aggregate_answer_scores
 from common.logs import get_logger
 from common.model import build_adapter_model
 from common.stages import Schedule, build_schedule, stage_metrics
-from privacy.dp.client_level import aggregation_weight_key, client_level_accountant, compose_release, with_client_level_dp
+from privacy.dp.client_level import (
+    aggregation_weight_key,
+    client_level_accountant,
+    compose_release,
+    with_client_level_dp,
+)
 from privacy.dp.report import privacy_summary
 from privacy.secagg import SecureRound
 from server import strategy_state
