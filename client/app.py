@@ -30,7 +30,7 @@ from common.logs import get_logger
 from common.model import LoadedModel, shared_adapter_model
 from common.stages import Stage, build_schedule
 from privacy.dp import STATE_KEY as DP_STATE_KEY
-from privacy.dp import DPStep, LedgerEntry, PrivacyAccount
+from privacy.dp import DPStep, LedgerEntry, PrivacyAccount, count_units
 from privacy.dp.client_level import client_weight_metric, clip_update
 from privacy.secagg import secagg_mod
 
@@ -126,20 +126,20 @@ class RoundJob:
         return random.Random(f"{self.cfg.run.seed}-{self.hospital.hospital_id}-{self.server_round}")
 
     def privacy_account(self, context: Context, loaded: LoadedModel, stage: Stage,
-                        num_examples: int) -> tuple[PrivacyAccount, LedgerEntry, DPStep]:
+                        num_units: int) -> tuple[PrivacyAccount, LedgerEntry, DPStep]:
         """The hospital's privacy ledger (kept in ``context.state`` between rounds and in its own file) and
         this round's DP-SGD steps, admitted against the budget (``PrivacyBudgetExhausted`` once spent)."""
         account = PrivacyAccount.for_hospital(self.cfg.dp, self.cfg.run.name, self.hospital.data_dir,
                                               context.state.get(DP_STATE_KEY),
                                               fresh=self.server_round == 1 and not self.cfg.run.resume)
-        entry, step = account.next_round(self.server_round, stage, num_examples, self.dp_plan(loaded))
+        entry, step = account.next_round(self.server_round, stage, num_units, self.dp_plan(loaded))
         return account, entry, step
 
     def dp_plan(self, loaded: LoadedModel) -> list[tuple[float, int]]:
         """(sample rate, steps) of every stage of the run at this hospital: what the ε budget must cover."""
         plan = []
         for stage in build_schedule(self.cfg).stages:
-            n = len(_stage_examples(self.cfg, self.hospital, stage, "train", loaded.tokenizer))
+            n = count_units(_stage_examples(self.cfg, self.hospital, stage, "train", loaded.tokenizer), self.cfg.dp.unit)
             sized = stage.for_examples(n)
             plan.append((min(1.0, sized.batch_size / max(1, n)), sized.rounds * sized.local_steps))
         return plan
@@ -191,8 +191,8 @@ def train(msg: Message, context: Context) -> Message:
     # Both splits: DPO references of held-out pairs must come from the adapter as it entered the stage too.
     examples = job.stage_examples(loaded, objective, context, "train", "heldout")["train"]
     stage = job.stage.for_examples(len(examples))
-    account, dp_entry, dp_step = (job.privacy_account(context, loaded, stage, len(examples)) if job.cfg.dp.enabled
-                                  else (None, None, None))
+    account, dp_entry, dp_step = (job.privacy_account(context, loaded, stage, count_units(examples, job.cfg.dp.unit))
+                                  if job.cfg.dp.enabled else (None, None, None))
     report = train_round(loaded.model, objective, examples, stage, round_in_stage=job.round_in_stage, rng=job.seed(),
                          proximal_mu=job.proximal_mu, weight_decay=job.cfg.train.weight_decay,
                          max_grad_norm=job.cfg.train.max_grad_norm, dp=dp_step)

@@ -103,7 +103,7 @@ def train_round(model: torch.nn.Module, objective: Objective, examples: list, st
     optimizer = torch.optim.AdamW(params, lr=stage.learning_rate, weight_decay=weight_decay)
     stage_steps = stage.rounds * stage.local_steps
     first_step = (round_in_stage - 1) * stage.local_steps
-    steps = (make_private(model, optimizer, len(examples), dp, steps=stage.local_steps, seed=rng.randrange(2**31))
+    steps = (make_private(model, optimizer, examples, dp, steps=stage.local_steps, seed=rng.randrange(2**31))
              if dp is not None else PlainSteps(model, optimizer, steps=stage.local_steps, batch_size=stage.batch_size,
                                                max_grad_norm=max_grad_norm, rng=rng))
 

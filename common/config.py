@@ -214,7 +214,12 @@ class DPSection:
     delta: float = option(1e-5, "δ of the (ε, δ) guarantee; keep it below 1 / training examples.", min=0.0, max=0.1)
     noise_multiplier: float = option(0.0, "Fixed Gaussian noise multiplier σ (ε is then only reported); 0 derives "
                                      "σ from dp.target-epsilon.", min=0.0)
-    max_grad_norm: float = option(1.0, "Per-example gradient clipping norm C.", min=1e-6)
+    max_grad_norm: float = option(1.0, "Clipping norm C of each privacy unit's gradient.", min=1e-6)
+    unit: str = option("record", "The privacy unit: 'record' (one note window, conversation or preference pair) "
+                       "or 'patient' (every record naming one patient_id together; records naming none stay "
+                       "their own unit). train.batch-size then counts patients.", choices=("record", "patient"))
+    max_records_per_patient: int = option(8, "dp.unit=patient: at most this many of one patient's examples "
+                                          "enter a round (drawn at random), bounding batch memory (0: all).", min=0)
     accountant: str = option("rdp", "Opacus accountant composing every step of the run.", choices=("rdp", "prv"))
     ledger_dir: str = option("", "Where each hospital keeps its privacy ledger (<dir>/<run.name>.json); empty: "
                              "<data-dir>/.medfed-privacy.")

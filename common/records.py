@@ -32,16 +32,19 @@ class Message:
 class Conversation:
     """Instruction data: a single-turn pair is a conversation of one user and one assistant turn.
 
-    Loss is taken on assistant turns only.
+    Loss is taken on assistant turns only. ``patient_id`` (optional) is the patient the conversation is
+    about: under patient-level DP all of one patient's records form one privacy unit.
     """
 
     messages: tuple[Message, ...]
     source: str = ""
+    patient_id: str = ""
 
     @classmethod
-    def from_pair(cls, instruction: str, output: str, input: str = "", source: str = "") -> Conversation:
+    def from_pair(cls, instruction: str, output: str, input: str = "", source: str = "",
+                  patient_id: str = "") -> Conversation:
         prompt = f"{instruction}\n\n{input}" if input else instruction
-        return cls((Message("user", prompt), Message("assistant", output)), source)
+        return cls((Message("user", prompt), Message("assistant", output)), source, patient_id)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class PreferencePair:
     prompt: str
     chosen: str
     rejected: str
+    patient_id: str = ""  # optional, as for Conversation
 
 
 @dataclass

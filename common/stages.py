@@ -81,6 +81,8 @@ class Stage:
         if self.local_epochs <= 0:
             return self
         return dataclasses.replace(self, local_steps=max(1, math.ceil(self.local_epochs * count / self.batch_size)))
+
+
 @dataclass(frozen=True)
 class Schedule:
     """The ordered stages of a run; rounds are numbered 1..total_rounds across all stages."""

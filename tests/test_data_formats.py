@@ -46,6 +46,7 @@ def test_alpaca_sharegpt_and_openai_become_conversations(loaded):
 def test_preferences(loaded):
     (pair,) = loaded.data.preferences
     assert pair.rejected == "Search the internet for it."
+    assert pair.patient_id == "p7"  # optional: what patient-level DP groups by
 
 
 def test_knowledge_table_row_becomes_expected_qa_and_text():

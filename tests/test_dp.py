@@ -20,6 +20,7 @@ from privacy.dp import (
     PrivacyAccount,
     PrivacyBudgetExhausted,
     PrivacyLedger,
+    count_units,
     epsilon_of,
     noise_for_budget,
 )
@@ -174,7 +175,7 @@ def test_resume_restores_the_ledger_from_the_hospitals_file(tmp_path):
         PrivacyAccount.open(DPSection(enabled=True, noise_multiplier=1.0, delta=1e-6), path)
 
 
-def test_under_dp_each_cp_example_is_exactly_one_note(tiny_model_dir):
+def test_under_dp_each_cp_row_is_one_privacy_unit(tiny_model_dir):
     # Packing or windowing would put one note into several examples (or several notes into one),
     # and per-example clipping would then no longer bound a single record's influence.
     from transformers import AutoTokenizer
@@ -195,6 +196,12 @@ def test_under_dp_each_cp_example_is_exactly_one_note(tiny_model_dir):
             assert len(examples) == expected and all(len(e.input_ids) <= 32 for e in examples)
         else:
             assert len(examples) > 3  # the long note spans several windows when records need no isolation
+    # With the patient as the unit every window of the note stays, each row still one patient's.
+    cfg = RunConfig.from_flat({"schedule.paradigm": "cp-ift", "train.max-seq-len": 32, "dp.enabled": True,
+                               "dp.unit": "patient"})
+    examples = stage_objective(build_schedule(cfg).stages[0], tokenizer, cfg).examples(notes)
+    assert len(examples) > 3 and [e.unit for e in examples].count("p1") == len(examples) - 2
+    assert count_units(examples, "patient") == 3
 
 
 def test_per_sample_loss_scores_a_frozen_model(tiny_model_dir):

@@ -74,6 +74,7 @@ class DatasetCache:
 def _stage_from_json(raw: dict[str, list]) -> StageData:
     return StageData(
         [Note(**n) for n in raw["notes"]],
-        [Conversation(tuple(Message(**m) for m in c["messages"]), c["source"]) for c in raw["conversations"]],
+        [Conversation(tuple(Message(**m) for m in c["messages"]), c["source"], c.get("patient_id", ""))
+         for c in raw["conversations"]],
         [PreferencePair(**p) for p in raw["preferences"]],
     )

@@ -40,7 +40,8 @@ def parse_note(row: Row, where: Location, source: str) -> Note:
 def parse_instruction(row: Row, where: Location, source: str) -> Conversation:
     instruction = text_field(row, "instruction", where)
     context = text_field(row, "input", where, required=False)
-    return Conversation.from_pair(instruction, text_field(row, "output", where), context, source)
+    return Conversation.from_pair(instruction, text_field(row, "output", where), context, source,
+                                  text_field(row, "patient_id", where, required=False))
 
 
 _ROLES = {"user": "user", "human": "user", "assistant": "assistant", "gpt": "assistant", "bot": "assistant",
@@ -68,12 +69,12 @@ def parse_dialogue(row: Row, where: Location, source: str) -> Conversation:
         messages.append(Message(role, content))
     if not any(m.role == "assistant" for m in messages):
         raise DataError(where, "no-assistant-turn", "a dialogue needs at least one assistant turn", key)
-    return Conversation(tuple(messages), source)
+    return Conversation(tuple(messages), source, text_field(row, "patient_id", where, required=False))
 
 
 def parse_preference(row: Row, where: Location, source: str) -> PreferencePair:
     return PreferencePair(text_field(row, "prompt", where), text_field(row, "chosen", where),
-                          text_field(row, "rejected", where))
+                          text_field(row, "rejected", where), text_field(row, "patient_id", where, required=False))
 
 
 @dataclass(frozen=True)

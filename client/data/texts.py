@@ -25,7 +25,8 @@ def with_texts(record: Record, texts: list[str]) -> Record:
         return replace(record, text=texts[0])
     if isinstance(record, Conversation):
         return replace(record, messages=tuple(Message(m.role, t) for m, t in zip(record.messages, texts)))
-    return PreferencePair(*texts)
+    prompt, chosen, rejected = texts
+    return replace(record, prompt=prompt, chosen=chosen, rejected=rejected)
 
 
 def joined_text(record: Record) -> str:

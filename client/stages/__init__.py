@@ -32,9 +32,10 @@ def stage_objective(stage: Stage, tokenizer, cfg: RunConfig) -> Objective:
     """The objective of ``stage`` with the settings the stage and the run give it."""
     options = {
         # PEFT prompt tuning drops position ids, which packing needs to keep documents apart. Under DP-SGD a
-        # training example must be one record (the privacy unit): one note per row, its first window only.
+        # row must belong to one privacy unit: no packing; with the record as unit, one note per row (its
+        # first window only); with the patient as unit, every window of the patient's notes.
         "cp": {"packing": cfg.adapter.method != "prompt-tuning" and not cfg.dp.enabled,
-               "one_window_per_note": cfg.dp.enabled},
+               "one_window_per_note": cfg.dp.enabled and cfg.dp.unit == "record"},
         "ift": {"sources": stage.data},
         "ha": {"loss": stage.loss, "beta": stage.beta, "simpo_gamma": cfg.align.simpo_gamma},
     }[stage.kind]

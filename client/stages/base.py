@@ -19,6 +19,7 @@ class Example:
     labels: list[int]  # IGNORE where no loss is taken
     # Packed rows only: positions restart at 0 at each document, which keeps attention inside documents.
     position_ids: list[int] | None = None
+    unit: str = ""  # the patient it is about, when its record names one (the privacy unit under dp.unit=patient)
 
 
 class Objective(Protocol):

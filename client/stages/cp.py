@@ -23,8 +23,8 @@ class ContinuedPretraining:
         self.packing = packing
         self.one_window_per_note = one_window_per_note
 
-    def windows(self, data: StageData) -> list[list[int]]:
-        """Each note (plus end-of-text) cut into windows of at most ``max_seq_len`` tokens."""
+    def windows(self, data: StageData) -> list[tuple[list[int], str]]:
+        """Each note (plus end-of-text) cut into windows of at most ``max_seq_len`` tokens, with its patient."""
         eos = self.tokenizer.eos_token_id
         windows = []
         for note in data.notes:
@@ -32,15 +32,15 @@ class ContinuedPretraining:
             for start in range(0, self.max_seq_len if self.one_window_per_note else len(ids), self.max_seq_len):
                 window = ids[start:start + self.max_seq_len]
                 if len(window) > 1:  # a lone token has nothing to predict
-                    windows.append(window)
+                    windows.append((window, note.patient_id))
         return windows
 
     def examples(self, data: StageData) -> list[Example]:
         windows = self.windows(data)
         if not self.packing:
-            return [Example(w, list(w)) for w in windows]
+            return [Example(w, list(w), unit=patient) for w, patient in windows]
         rows, current = [], []
-        for window in windows:  # greedy, in order: deterministic and near-full rows on short clinical notes
+        for window, _ in windows:  # greedy, in order: deterministic and near-full rows on short clinical notes
             if sum(map(len, current)) + len(window) > self.max_seq_len:
                 rows.append(current)
                 current = []

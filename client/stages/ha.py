@@ -27,6 +27,7 @@ class PreferenceExample:
     chosen: Example  # prompt + preferred answer, labels on the answer only
     rejected: Example
     reference: tuple[float, float] | None = None  # DPO: reference log-probs of (chosen, rejected) answers
+    unit: str = ""  # the patient the pair is about, when named (the privacy unit under dp.unit=patient)
 
 
 @dataclass
@@ -80,8 +81,9 @@ class PreferenceAlignment:
         for pair in data.preferences:
             chosen = self.encoder.encode(Conversation.from_pair(pair.prompt, pair.chosen))
             rejected = self.encoder.encode(Conversation.from_pair(pair.prompt, pair.rejected))
+            # A pair whose prompt left no room for an answer is skipped.
             if any(t >= 0 for t in chosen.labels[1:]) and any(t >= 0 for t in rejected.labels[1:]):
-                examples.append(PreferenceExample(chosen, rejected))  # else the prompt left no room for an answer
+                examples.append(PreferenceExample(chosen, rejected, unit=pair.patient_id))
         return examples
 
     def collate(self, examples: list[PreferenceExample]) -> dict[str, torch.Tensor]:

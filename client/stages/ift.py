@@ -42,7 +42,7 @@ class InstructionTuning:
             token if any(s <= start < e for s, e in spans) else IGNORE
             for token, (start, _) in zip(encoding["input_ids"], encoding["offset_mapping"])
         ]
-        return Example(encoding["input_ids"], labels)
+        return Example(encoding["input_ids"], labels, unit=conversation.patient_id)
 
     def _render(self, messages: list[dict[str, str]]) -> str:
         if not messages:

@@ -9,6 +9,8 @@ stage (it was not sampled earlier, or lost its state) scores with the adapter it
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from flwr.app import Array, ArrayRecord, ConfigRecord, RecordDict
 
@@ -37,7 +39,7 @@ def with_references(objective: PreferenceAlignment, model, examples: dict[str, l
                                   for split, pairs in scored.items()})
         state[f"{key}.meta"] = ConfigRecord({"round-in-stage": round_in_stage})
         return scored
-    return {split: [PreferenceExample(p.chosen, p.rejected, (float(r[0]), float(r[1])))
+    return {split: [dataclasses.replace(p, reference=(float(r[0]), float(r[1])))
                     for p, r in zip(pairs, stored[split].numpy())] for split, pairs in examples.items()}
 
 

@@ -72,14 +72,16 @@ class PrivacyAccount:
                 f"after {self.ledger.steps} DP steps; {entry.steps} more steps would reach ε={after:.3f}. "
                 f"This hospital does not train any more in this run.")
 
-    def next_round(self, server_round: int, stage: Stage, num_examples: int,
+    def next_round(self, server_round: int, stage: Stage, num_units: int,
                    plan: list[tuple[float, int]]) -> tuple[LedgerEntry, DPStep]:
-        """The DP-SGD steps this round may take, admitted against the budget (or ``PrivacyBudgetExhausted``)."""
+        """The DP-SGD steps this round may take over ``num_units`` privacy units (examples or patients),
+        admitted against the budget (or ``PrivacyBudgetExhausted``)."""
         sigma = self.noise_multiplier(plan)
-        entry = LedgerEntry(server_round, stage.name, sigma, min(1.0, stage.batch_size / num_examples),
+        entry = LedgerEntry(server_round, stage.name, sigma, min(1.0, stage.batch_size / num_units),
                             stage.local_steps)
         self.admit(entry)
-        return entry, DPStep(sigma, self.cfg.max_grad_norm, stage.batch_size)
+        return entry, DPStep(sigma, self.cfg.max_grad_norm, stage.batch_size, self.cfg.unit,
+                             self.cfg.max_records_per_patient)
 
     def metrics(self) -> dict[str, float | int]:
         """What the hospital reports every round: ε spent so far for the whole run, and how."""
