@@ -32,3 +32,40 @@ def test_hospitals_get_pubmedqa_outside_test_and_chatdoctor(tmp_path):
     assert not asked & {str(p) for p in range(0, 30, 3)}  # no test id is ever written
     assert all("five" not in r["instruction"] for r in rows)  # contexts cut to 3 words
     assert topic_of("My chest hurts") == "cardio-respiratory" and topic_of("I feel off") == "general"
+
+
+def test_paired_interval_brackets_the_difference():
+    from simulations.benchmarks.federation_pays import paired_interval
+
+    assert paired_interval([True, False] * 50, [True, False] * 50) == (0.0, 0.0)
+    assert paired_interval([True] * 40, [False] * 40) == (100.0, 100.0)
+    low, high = paired_interval([True] * 60 + [False] * 40, [True] * 50 + [False] * 50)
+    assert low < 10 < high
+
+
+def test_federation_pays_writes_every_arm_and_its_verdict(tmp_path, tiny_model_dir):
+    import random
+
+    from simulations.benchmarks.federation_pays import main
+
+    # Distinct clinical-sounding items: de-duplication and the medical-density filter keep them.
+    words = ("patients treatment clinical blood pressure therapy disease cardiac risk outcome trial mortality "
+             "dose infection surgery diabetes insulin renal hepatic stroke cancer tumour biopsy diagnosis "
+             "symptoms fever antibiotic vaccine hospital admission").split()
+    rng = random.Random(0)
+    items = {str(p): {"QUESTION": f"Does {rng.choice(words)} change {rng.choice(words)} in cohort {p}?",
+                      "CONTEXTS": [" ".join(rng.sample(words, 20))], "final_decision": ("yes", "no", "maybe")[p % 3]}
+             for p in range(40)}
+    (tmp_path / "pqal.json").write_text(json.dumps(items))
+    (tmp_path / "test.json").write_text(json.dumps({str(p): "yes" for p in range(0, 40, 4)}))
+    main(["--run-config", f"model.name='{tiny_model_dir}' model.quantization='none' data.root='{tmp_path / 'h'}' "
+          f"run.output-dir='{tmp_path / 'runs'}' eval.pubmedqa-path='{tmp_path / 'pqal.json'}' "
+          f"eval.pubmedqa-test-ids='{tmp_path / 'test.json'}' simulation.num-hospitals=2 train.rounds=1 "
+          "train.local-steps=1 data.contamination-check=false"])
+    report = json.loads((tmp_path / "runs" / "benchmarks" / "federation_pays.json").read_text())
+    assert set(report["results"]) == {"base", "alone:hospital-0", "alone:hospital-1", "federation", "pooled"}
+    assert report["test-items"] == 10 and all(r["pubmedqa-loglik-n"] == 10 for r in report["results"].values())
+    targets = report["targets"]
+    low, high = targets["interval-federation-minus-best-alone"]
+    assert low <= 100 * (targets["federation"] - targets["best-alone"]) <= high
+    assert set(report["predicted-answer-shares"]["base"]) <= {"yes", "no", "maybe"}
