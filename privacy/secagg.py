@@ -90,8 +90,10 @@ class SecureRound:
     def __init__(self, cfg: RunConfig) -> None:
         check_compatible(cfg)
         s = cfg.secagg
+        # Under client-level DP every hospital's weight is 1: a larger bound would only cost precision.
+        max_weight = s.max_weight if cfg.dp.client_level == "none" else 1.0
         self.workflow = SecAggPlusWorkflow(num_shares=s.num_shares, reconstruction_threshold=s.reconstruction_threshold,
-                                           max_weight=s.max_weight, clipping_range=s.clipping_range,
+                                           max_weight=max_weight, clipping_range=s.clipping_range,
                                            quantization_range=s.quantization_range, timeout=s.timeout)
 
     def train(self, grid: Grid, server_round: int, messages: Iterable[Message], global_state: dict[str, torch.Tensor],

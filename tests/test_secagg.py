@@ -38,8 +38,8 @@ def test_secure_aggregate_matches_plain_aggregate(tiny_model_dir, tmp_path):
     moved = max(float(t.abs().max()) for k, t in plain.items() if "lora_B" in k)
     assert moved > 1e-3  # the hospitals did train: the comparison is not of two zero tensors
     for name in plain:
-        # Quantisation step 2·8/2^22 ≈ 3.8e-6, scaled up by max-weight / examples (~100 / 20).
-        torch.testing.assert_close(secure[name], plain[name], atol=2e-4, rtol=0)
+        # Quantisation step 2·8/2^22 ≈ 3.8e-6 (client-level DP weighs every hospital 1, so no rescaling).
+        torch.testing.assert_close(secure[name], plain[name], atol=5e-5, rtol=0)
     # Each hospital's ε still reaches the summary: metrics travel in the clear, adapters masked.
     assert set(secure_summary["privacy"]["hospitals"]) == {"hospital-0", "hospital-1", "hospital-2"}
     assert secure_summary["privacy"]["hospitals"] == plain_summary["privacy"]["hospitals"]
