@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,6 +171,8 @@ class Federation:
                       if r.content["metrics"]["num-examples"] > 0]
             if scored:
                 record.evaluate = dict(strategy.aggregate_evaluate(server_round, scored) or {})
+                if "eval-perplexity" in record.evaluate:  # the federation's perplexity: of its mean loss, not a mean
+                    record.evaluate["eval-perplexity"] = math.exp(min(record.evaluate["eval-loss"], 50.0))
                 # Answer accuracy is weighted by each hospital's closed questions, not by its examples.
                 for key in ("eval-answer-accuracy", "eval-answer-n"):
                     record.evaluate.pop(key, None)

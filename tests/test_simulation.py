@@ -6,6 +6,7 @@ Every message in both directions is recorded on the way: none may carry anything
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -51,6 +52,8 @@ def test_loss_falls_and_every_round_is_recorded(run):
     assert all(len(r["hospitals"]) == 2 and not r["rejected"] for r in rounds)
     assert rounds[1]["train"]["train-loss"] < rounds[0]["train"]["train-loss"]
     assert rounds[1]["evaluate"]["eval-loss"] < rounds[0]["evaluate"]["eval-loss"]
+    # The federation's perplexity is that of its mean loss (a mean of perplexities would overstate it).
+    assert all(r["evaluate"]["eval-perplexity"] == pytest.approx(math.exp(r["evaluate"]["eval-loss"])) for r in rounds)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["rounds"] == 2 and set(summary["data_cards"]) == {"hospital-0", "hospital-1"}
     assert {"round-00001.safetensors", "round-00002.safetensors"} <= {p.name for p in (run_dir / "checkpoints").iterdir()}
