@@ -13,7 +13,6 @@ import torch
 from transformers import AutoTokenizer
 
 from common.evaluation import (
-    EvalDataError,
     MultipleChoiceItem,
     PromptBuilder,
     bleu,
@@ -28,6 +27,7 @@ from common.evaluation import (
 )
 from common.evaluation.federated import aggregate_answer_scores, closed_answer_scores
 from common.evaluation.scoring import answer_token_ids, parse_label
+from common.jsonfiles import RecordFileError
 from common.records import Conversation
 
 # -- loaders -------------------------------------------------------------------------------------------
@@ -73,7 +73,7 @@ def test_open_qa_reads_chatdoctor_records(tmp_path):
 def test_bad_records_name_file_line_and_field_not_text(tmp_path, line, message):
     path = tmp_path / "medmcqa.jsonl"
     path.write_text('{"question": "ok", "opa": "a", "opb": "b", "opc": "c", "opd": "d", "cop": 1}\n' + line + "\n")
-    with pytest.raises(EvalDataError, match=message) as info:
+    with pytest.raises(RecordFileError, match=message) as info:
         load_medmcqa(path)
     assert f"{path}:2" in str(info.value) and "secret" not in str(info.value)
 

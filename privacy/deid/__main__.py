@@ -22,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from common.config import DeidSection
+from common.jsonfiles import RecordFileError, field, json_records
 from privacy.deid.engine import Deidentifier, DeidResult, residual_rate
 
 SUFFIXES = (".txt", ".jsonl")
@@ -35,31 +36,27 @@ def _inputs(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix in SUFFIXES and p.is_file())
 
 
-def _read_texts(path: Path, field: str) -> tuple[list[str], list[dict] | None]:
+def _read_texts(path: Path, field_name: str) -> tuple[list[str], list[dict] | None]:
     if path.suffix != ".jsonl":
         return [path.read_text(encoding="utf-8")], None
-    rows = []
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise SystemExit(f"error: {path}:{line_no}: not valid JSON ({e.msg})") from None
-        if not isinstance(row, dict) or not isinstance(row.get(field), str):
-            raise SystemExit(f"error: {path}:{line_no}: field '{field}' is missing or not a string")
-        rows.append(row)
-    return [r[field] for r in rows], rows
+    texts, rows = [], []
+    try:
+        for where, row in json_records(path):
+            texts.append(field(row, field_name, where))
+            rows.append(row)
+    except RecordFileError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    return texts, rows
 
 
-def _write(path: Path, results: list[DeidResult], rows: list[dict] | None, field: str) -> None:
+def _write(path: Path, results: list[DeidResult], rows: list[dict] | None, field_name: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if rows is None:
         path.write_text(results[0].text, encoding="utf-8")
         return
     with path.open("w", encoding="utf-8") as f:
         for row, result in zip(rows, results):
-            f.write(json.dumps({**row, field: result.text}, ensure_ascii=False) + "\n")
+            f.write(json.dumps({**row, field_name: result.text}, ensure_ascii=False) + "\n")
 
 
 def _write_review(path: Path, pairs: list[tuple[str, str, str]]) -> None:
