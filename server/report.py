@@ -2,8 +2,8 @@
 
     python -m server.report runs/default            # writes runs/default/report.html
 
-Read: ``metrics.jsonl`` (one RoundRecord a line), ``summary.json``, ``config.json`` and the hospitals'
-data cards inside the summary. Only numbers are taken from metrics and data cards (a non-numeric value is
+Read: ``metrics.jsonl`` (one RoundRecord a line), ``summary.json``, ``config.json``, the hospitals'
+data cards inside the summary, and ``privacy-audit.json`` when a privacy audit of the run wrote one. Only numbers are taken from metrics and data cards (a non-numeric value is
 left out), so no text a hospital holds can reach the page. Plots are embedded as base64 PNGs: the file can
 be mailed or archived alone.
 """
@@ -29,6 +29,8 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 # Metrics that are bookkeeping, not results.
 _NOT_PLOTTED = {"num-examples", "stage-index", "quantized-4bit"}
 
+AUDIT_FILE = "privacy-audit.json"  # written into a run folder by the privacy audit (simulations.benchmarks.privacy)
+
 
 def _number(value) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -41,6 +43,7 @@ class RunData:
     rounds: list[dict]
     summary: dict
     config: dict
+    audit: dict
 
     @classmethod
     def load(cls, run_dir: Path) -> RunData:
@@ -55,7 +58,7 @@ class RunData:
                 except json.JSONDecodeError:
                     raise ValueError(f"{metrics}:{line_no}: malformed JSON") from None
         read = lambda name: json.loads((run_dir / name).read_text()) if (run_dir / name).is_file() else {}
-        return cls(rounds, read("summary.json"), read("config.json"))
+        return cls(rounds, read("summary.json"), read("config.json"), read(AUDIT_FILE))
 
     @property
     def hospitals(self) -> list[str]:
@@ -181,6 +184,18 @@ def data_card_table(run: RunData) -> str:
     return _table(["count", *hospitals], [[k, *(cards[h].get(k) for h in hospitals)] for k in keys])
 
 
+def audit_table(run: RunData) -> str:
+    if not run.audit:
+        return "<p>No privacy audit was run on this run (see <code>simulations.benchmarks.privacy</code>).</p>"
+    a = run.audit
+    rows = [("planted canaries: mean exposure", a.get("planted_exposure")),
+            ("never-seen canaries: mean exposure (chance)", a.get("reference_exposure")),
+            ("highest measurable exposure", a.get("max_exposure")),
+            ("membership inference AUC (0.5: no signal)", a.get("membership_auc")),
+            ("members / non-members scored", f"{a.get('members')} / {a.get('non_members')}")]
+    return _table(["", "value"], [(k, _number(v) if not isinstance(v, str) else v) for k, v in rows])
+
+
 def summary_table(run: RunData) -> str:
     s = run.summary
     rows = [("rounds", s.get("rounds")), ("stages", " → ".join(map(str, s.get("stages", [])))),
@@ -203,8 +218,9 @@ td:first-child,th:first-child{text-align:left}img{max-width:100%}"""
 def render(run: RunData, title: str) -> str:
     sections = [("Summary", summary_table(run)), ("Loss", f'<img src="data:image/png;base64,{plot_losses(run)}">')]
     epsilon = plot_epsilon(run)
-    sections.append(("Privacy", f'<img src="data:image/png;base64,{epsilon}">' if epsilon
-                     else "<p>No hospital reported privacy spending (differential privacy off).</p>"))
+    sections.append(("Privacy", (f'<img src="data:image/png;base64,{epsilon}">' if epsilon
+                                 else "<p>No hospital reported privacy spending (differential privacy off).</p>")
+                     + audit_table(run)))
     sections.append(("Communication", f'<img src="data:image/png;base64,{plot_bytes(run)}">'))
     evaluation = plot_evaluation(run)
     sections.append(("Evaluation", f'<img src="data:image/png;base64,{evaluation}">' if evaluation

@@ -67,6 +67,17 @@ def test_report_without_privacy_or_evaluation_says_so(run_dir):
     assert page.count("data:image/png") == 2
 
 
+def test_report_shows_the_privacy_audit_when_one_was_run(run_dir):
+    assert "No privacy audit" in write_report(run_dir).read_text()
+    (run_dir / "privacy-audit.json").write_text(json.dumps({
+        "planted_exposure": 5.125, "reference_exposure": 1.25, "max_exposure": 6.658, "membership_auc": 0.625,
+        "members": 24, "non_members": 6}))
+    page = write_report(run_dir).read_text()
+    assert "No privacy audit" not in page
+    for expected in ("5.125", "1.25", "6.658", "0.625", "24 / 6"):
+        assert expected in page
+
+
 def test_cli_regenerates_report_and_names_a_bad_folder(run_dir, tmp_path, capsys):
     out = tmp_path / "elsewhere.html"
     main([str(run_dir), "--out", str(out)])

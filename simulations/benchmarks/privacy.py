@@ -20,6 +20,7 @@ from client.data import prepare_hospital_data
 from common.config import RunConfig
 from common.model import load_tokenizer
 from privacy.audit import audit_adapter, make_canaries, plant
+from server.report import AUDIT_FILE, write_report
 from simulations.run import ensure_synthetic_hospitals, simulate
 
 
@@ -48,6 +49,8 @@ def run_mode(name: str, overrides: dict, work: Path, args) -> dict:
     non_members = [n.text for n in prepared.heldout.notes][:args.mia_records]
     report = audit_adapter(cfg, Path(summary["adapter_dir"]), planted, reference, members, non_members,
                            alternatives=args.alternatives)
+    (run_dir / AUDIT_FILE).write_text(json.dumps(report.to_dict(), indent=2))
+    write_report(run_dir)  # the run's own report now shows its audit
     return {"audit": report.to_dict(), "final_eval_loss": summary["eval_loss"][-1],
             "step_seconds_median": statistics.median(step_seconds), "privacy": summary["privacy"]}
 
