@@ -36,7 +36,8 @@ def run_mode(name: str, overrides: dict, work: Path, args) -> dict:
     if not marker.exists():
         plant(hospital / "notes.jsonl", planted, args.repeats, cfg.run.seed)
         marker.write_text(str(len(planted)))
-    simulate(overrides)
+    if not args.audit_only:
+        simulate(overrides)
     run_dir = Path(cfg.run.output_dir) / name
     summary = json.loads((run_dir / "summary.json").read_text())
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
@@ -70,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epsilon", type=float, default=8.0)
     parser.add_argument("--work", default=".medfed/bench-privacy")
     parser.add_argument("--out", default="privacy-benchmark.json")
+    parser.add_argument("--audit-only", action="store_true",
+                        help="audit the runs an earlier call trained under --work (same settings) without retraining")
     args = parser.parse_args(argv)
     base = {"model.name": args.model, "model.quantization": "none", "schedule.paradigm": "cp-ift",
             "train.rounds": args.rounds, "train.local-steps": args.local_steps, "train.batch-size": args.batch_size,
