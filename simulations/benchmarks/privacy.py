@@ -4,8 +4,9 @@
     python -m simulations.benchmarks.privacy --model /path/to/tiny --rounds 1  # a quick smoke run
 
 For each mode (no DP; DP at ``--epsilon``, δ=1e-5) it generates fresh synthetic hospitals, plants
-canaries repeated in hospital-0's notes, runs the federation (CP then IFT, so the notes are trained on),
-and audits the exported global adapter. De-identification is off so that DP alone is measured (the
+canaries repeated in hospital-0's notes, runs the federation (by default continued pretraining alone: the
+stage that trains on notes; ``--stages cp,ift`` adds instruction tuning after it), and audits the exported
+global adapter. De-identification is off so that DP alone is measured (the
 canary secrets look like identifiers and would otherwise be redacted before training).
 """
 
@@ -59,13 +60,14 @@ def run_mode(name: str, overrides: dict, work: Path, args) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="smollm2-135m-instruct")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds per stage (CP, IFT)")
-    parser.add_argument("--local-steps", type=int, default=6)
+    parser.add_argument("--stages", default="cp", help="schedule.stages of both runs")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per stage")
+    parser.add_argument("--local-steps", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
-    parser.add_argument("--scale", type=int, default=40, help="records of the largest synthetic hospital")
+    parser.add_argument("--scale", type=int, default=60, help="records of the largest synthetic hospital")
     parser.add_argument("--canaries", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--alternatives", type=int, default=100)
     parser.add_argument("--mia-records", type=int, default=24)
     parser.add_argument("--epsilon", type=float, default=8.0)
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--audit-only", action="store_true",
                         help="audit the runs an earlier call trained under --work (same settings) without retraining")
     args = parser.parse_args(argv)
-    base = {"model.name": args.model, "model.quantization": "none", "schedule.paradigm": "cp-ift",
+    base = {"model.name": args.model, "model.quantization": "none", "schedule.stages": args.stages,
             "train.rounds": args.rounds, "train.local-steps": args.local_steps, "train.batch-size": args.batch_size,
             "train.learning-rate": args.learning_rate, "train.max-seq-len": 128, "train.eval-batches": 4,
             "simulation.num-hospitals": 2, "simulation.scale": args.scale, "deid.enabled": False,
