@@ -329,7 +329,8 @@ class EvalSection:
                                 "(smaller: more skewed).", min=0.01)
     max_items: int = option(0, "Items scored per benchmark (0: all).", min=0)
     few_shot: int = option(0, "Solved items shown before each question (0: zero-shot).", min=0, max=8)
-    context_words: int = option(0, "Words of each item's context kept in prompts (0: all).", min=0)
+    context_words: int = option(0, "Words of each item's context kept in prompts, counted from its end, where an "
+                                "abstract's results are (0: all).", min=0)
     method: str = option("loglik", "Closed questions scored by answer likelihood (one forward pass per item), by "
                          "generation, or both.", choices=("loglik", "generate", "both"))
     answer_labels: str = option("yes,no,maybe", "Federated evaluation: held-out conversations whose answer starts "

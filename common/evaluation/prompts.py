@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from common.evaluation.items import MultipleChoiceItem
 
 
-def truncate_words(text: str, max_words: int) -> str:
-    """The first ``max_words`` words of ``text`` (0: all of it)."""
+def truncate_words(text: str, max_words: int, *, keep_end: bool = False) -> str:
+    """The first (or, with ``keep_end``, the last) ``max_words`` words of ``text`` (0: all of it)."""
     words = text.split()
-    return text if max_words <= 0 or len(words) <= max_words else " ".join(words[:max_words]) + " ..."
+    if max_words <= 0 or len(words) <= max_words:
+        return text
+    return "... " + " ".join(words[-max_words:]) if keep_end else " ".join(words[:max_words]) + " ..."
 
 
 def _or_list(labels: Sequence[str]) -> str:
@@ -26,8 +28,8 @@ def _or_list(labels: Sequence[str]) -> str:
 def question_message(item: MultipleChoiceItem, max_context_words: int = 0) -> str:
     """The user turn that asks ``item``: its context, question, options (when they are not the labels)."""
     parts = []
-    if item.context:
-        parts.append(f"Context: {truncate_words(item.context, max_context_words)}")
+    if item.context:  # cut from the front: an abstract's results, which bear on the answer, come last
+        parts.append(f"Context: {truncate_words(item.context, max_context_words, keep_end=True)}")
     parts.append(f"Question: {item.question}")
     if any(label != text for label, text in item.options):
         parts.append("Options:\n" + "\n".join(f"{label}. {text}" for label, text in item.options))
