@@ -238,7 +238,7 @@ def evaluate(msg: Message, context: Context) -> Message:
     loss, scored = evaluate_loss(loaded.model, objective, heldout, job.stage.batch_size, job.cfg.train.eval_batches)
     extra = objective.eval_metrics(loaded.model, heldout, loss, job.stage.batch_size, job.cfg.train.eval_batches)
     metrics = {"num-examples": scored, "eval-loss": loss, "stage-index": job.stage_index,
-               **{f"eval-{k}": v for k, v in extra.items()}}
+               **{f"eval-{k}": v for k, v in extra.items()}, **client_weight_metric(job.cfg)}
     if job.stage.kind == "ift":  # closed-answer accuracy where held-out answers are labels (yes/no/maybe). Scores only.
         closed = _prepared(job.cfg, job.hospital, loaded.tokenizer).heldout.conversations
         metrics.update(heldout_scores(loaded.model, loaded.tokenizer, closed, job.cfg.eval.answer_labels,

@@ -29,6 +29,7 @@ from privacy.dp.client_level import (
     aggregation_weight_key,
     client_level_accountant,
     compose_release,
+    held_out_metrics_by_examples,
     with_client_level_dp,
 )
 from privacy.dp.report import privacy_summary
@@ -91,8 +92,10 @@ class Federation:
         self.node_ranks: dict[int, int] = {}  # node id -> LoRA rank it declared in its last reply
         self.sent: dict[int, tuple[int, float]] = {}  # node id -> (bytes, wire error) of its last download
         # A stage may name its own strategy (stage.<name>.strategy); its hyperparameters stay those of [strategy].
+        weight_key = aggregation_weight_key(cfg)
+        held_out = held_out_metrics_by_examples if weight_key != "num-examples" else None
         self.strategies = [with_client_level_dp(wrap_strategy(cfg, build_strategy(
-            dataclasses.replace(cfg.strategy, name=s.strategy), aggregation_weight_key(cfg))), cfg)
+            dataclasses.replace(cfg.strategy, name=s.strategy), weight_key, held_out)), cfg)
             for s in self.schedule.stages]
         self.client_accountant = client_level_accountant(cfg)  # client-level DP: one release per aggregated round
         self.history: list[RoundRecord] = []

@@ -8,10 +8,12 @@ from flwr.app import Array, ArrayRecord, Message, MetricRecord, RecordDict
 
 from common.config import ConfigError, RunConfig
 from privacy.dp.client_level import (
+    UNIFORM_WEIGHT,
     aggregation_weight_key,
     client_level_accountant,
     client_weight_metric,
     compose_release,
+    held_out_metrics_by_examples,
     with_client_level_dp,
 )
 from server.strategies import build_strategy
@@ -38,6 +40,18 @@ def test_under_client_level_dp_every_hospital_weighs_the_same(flower_task):
             strategy.current_arrays = initial
         arrays, _ = strategy.aggregate_train(1, [_reply(0.2, 1, cfg), _reply(1.0, 9, cfg)])
         np.testing.assert_allclose(arrays["w"].numpy(), expected, atol=1e-6)
+
+
+def test_held_out_scores_still_weigh_by_examples(flower_task):
+    # Evaluation is not the noised release: the federation's held-out loss is a mean over its examples.
+    cfg = _config()
+    strategy = with_client_level_dp(build_strategy(cfg.strategy, aggregation_weight_key(cfg),
+                                                   held_out_metrics_by_examples), cfg)
+    replies = [Message(RecordDict({"metrics": MetricRecord({"num-examples": n, "eval-loss": loss,
+                                                            **client_weight_metric(cfg)})}),
+                       dst_node_id=0, message_type="evaluate") for n, loss in ((1, 1.0), (9, 2.0))]
+    metrics = strategy.aggregate_evaluate(1, replies)
+    assert metrics["eval-loss"] == pytest.approx(1.9) and UNIFORM_WEIGHT not in metrics
 
 
 def test_accountant_round_trips_and_refuses_an_undeclared_hospital():

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from flwr.app import ConfigRecord
+from flwr.app import ConfigRecord, MetricRecord, RecordDict
 from flwr.serverapp import GaussianPrivacyEvent, NeighboringRelation, PrivacyConfig, RdpAccountant, SamplingMethod
 from flwr.serverapp.strategy import (
     DifferentialPrivacyClientSideAdaptiveClipping,
@@ -41,6 +41,7 @@ from flwr.serverapp.strategy import (
     DifferentialPrivacyServerSideFixedClipping,
     Strategy,
 )
+from flwr.serverapp.strategy.strategy_utils import aggregate_metricrecords
 from flwr.supercore.differential_privacy import KEY_CLIPPING_NORM, KEY_NORM_BIT, compute_adaptive_clip_model_update
 
 from common.config import ConfigError, RunConfig
@@ -55,8 +56,20 @@ def aggregation_weight_key(cfg: RunConfig) -> str:
 
 
 def client_weight_metric(cfg: RunConfig) -> dict[str, int]:
-    """What a hospital adds to its train metrics so ``aggregation_weight_key`` finds its weight."""
+    """What a hospital adds to its train and evaluate metrics so ``aggregation_weight_key`` finds its weight
+    (Flower checks every reply for the strategy's weight key, in evaluation too)."""
     return {} if cfg.dp.client_level == "none" else {UNIFORM_WEIGHT: 1}
+
+
+def held_out_metrics_by_examples(records: list[RecordDict], weight_key: str) -> MetricRecord:
+    """Evaluation's aggregate under client-level DP: still weighted by the examples each hospital scored.
+
+    Held-out scores are not the noised release, so nothing asks them to weigh hospitals alike, and a
+    federation's loss is a mean over its examples. Fits Flower's ``evaluate_metrics_aggr_fn``.
+    """
+    metrics = aggregate_metricrecords(records, "num-examples")
+    metrics.pop(weight_key, None)
+    return metrics
 
 
 def with_client_level_dp(strategy: Strategy, cfg: RunConfig) -> Strategy:
