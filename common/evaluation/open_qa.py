@@ -26,10 +26,16 @@ def bleu(predictions: Sequence[str], references: Sequence[str]) -> float:
     return sacrebleu.corpus_bleu(list(predictions), [list(references)]).score if predictions else float("nan")
 
 
-def score_open_qa(model: torch.nn.Module, tokenizer, items: Sequence[OpenItem], *, max_new_tokens: int = 64
-                  ) -> dict[str, float]:
-    """Generate an answer to every item; ROUGE-L and BLEU against the references."""
+def open_answers(model: torch.nn.Module, tokenizer, questions: Sequence[str], max_new_tokens: int) -> list[str]:
+    """The model's greedy answer to each question, asked as a single user turn."""
     model.eval()
-    predictions = [generate(model, tokenizer, render_chat(tokenizer, item.prompt), max_new_tokens) for item in items]
+    return [generate(model, tokenizer, render_chat(tokenizer, q), max_new_tokens) for q in questions]
+
+
+def score_open_qa(model: torch.nn.Module, tokenizer, items: Sequence[OpenItem], *, max_new_tokens: int = 64
+                  ) -> tuple[dict[str, float], list[str]]:
+    """Generate an answer to every item; (ROUGE-L, BLEU and n against the references, the answers)."""
+    predictions = open_answers(model, tokenizer, [item.prompt for item in items], max_new_tokens)
     references = [item.reference for item in items]
-    return {"rouge-l": rouge_l(predictions, references), "bleu": bleu(predictions, references), "n": len(items)}
+    return {"rouge-l": rouge_l(predictions, references), "bleu": bleu(predictions, references),
+            "n": len(items)}, predictions

@@ -17,9 +17,11 @@ from common.config import EvalSection
 from common.evaluation.items import MultipleChoiceItem
 from common.evaluation.judge import LLMJudge, compare_pairwise, rate_answers
 from common.evaluation.loaders import load_medmcqa, load_medqa, load_open_qa, load_pubmedqa, load_pubmedqa_ids
-from common.evaluation.open_qa import bleu, rouge_l
-from common.evaluation.prompts import PromptBuilder, render_chat
-from common.evaluation.scoring import generate, score_by_generation, score_by_likelihood
+from common.evaluation.open_qa import open_answers, score_open_qa
+from common.evaluation.prompts import PromptBuilder
+from common.evaluation.scoring import score_by_generation, score_by_likelihood
+
+OPEN_ANSWER_TOKENS = 128  # room for a short clinical answer, for the metrics and the judge alike
 
 
 def closed_benchmarks(cfg: EvalSection) -> dict[str, tuple[list[MultipleChoiceItem], list[MultipleChoiceItem]]]:
@@ -56,15 +58,14 @@ def run_benchmarks(model: torch.nn.Module, tokenizer, cfg: EvalSection,
     if cfg.open_qa_path:
         items = cap(load_open_qa(Path(cfg.open_qa_path)))
         questions = [item.prompt for item in items]
-        answers = [generate(model, tokenizer, render_chat(tokenizer, q), 128) for q in questions]
-        scores["openqa-rouge-l"] = rouge_l(answers, [item.reference for item in items])
-        scores["openqa-bleu"] = bleu(answers, [item.reference for item in items])
+        open_scores, answers = score_open_qa(model, tokenizer, items, max_new_tokens=OPEN_ANSWER_TOKENS)
+        scores.update({f"openqa-{k}": v for k, v in open_scores.items()})
         if cfg.judge_model:
             judge = LLMJudge.from_path(cfg.judge_model)
             scores.update({f"judge-{dim}": value for dim, value in rate_answers(judge, questions, answers).items()})
             if base_context is not None:
                 with base_context():
-                    base_answers = [generate(model, tokenizer, render_chat(tokenizer, q), 128) for q in questions]
+                    base_answers = open_answers(model, tokenizer, questions, OPEN_ANSWER_TOKENS)
                 rates = compare_pairwise(judge, questions, answers, base_answers).rates()
                 scores.update({f"judge-vs-base-{k}": v for k, v in rates.items()})
     return scores
