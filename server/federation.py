@@ -92,11 +92,9 @@ class Federation:
         self.node_ranks: dict[int, int] = {}  # node id -> LoRA rank it declared in its last reply
         self.sent: dict[int, tuple[int, float]] = {}  # node id -> (bytes, wire error) of its last download
         # A stage may name its own strategy (stage.<name>.strategy); its hyperparameters stay those of [strategy].
-        weight_key = aggregation_weight_key(cfg)
-        held_out = held_out_metrics_by_examples if weight_key != "num-examples" else None
         self.strategies = [with_client_level_dp(wrap_strategy(cfg, build_strategy(
-            dataclasses.replace(cfg.strategy, name=s.strategy), weight_key, held_out)), cfg)
-            for s in self.schedule.stages]
+            dataclasses.replace(cfg.strategy, name=s.strategy), aggregation_weight_key(cfg),
+            held_out_metrics_by_examples)), cfg) for s in self.schedule.stages]
         self.client_accountant = client_level_accountant(cfg)  # client-level DP: one release per aggregated round
         self.history: list[RoundRecord] = []
         self.data_cards: dict[str, dict] = {}  # hospital id -> aggregate counts from its data card

@@ -62,10 +62,11 @@ def client_weight_metric(cfg: RunConfig) -> dict[str, int]:
 
 
 def held_out_metrics_by_examples(records: list[RecordDict], weight_key: str) -> MetricRecord:
-    """Evaluation's aggregate under client-level DP: still weighted by the examples each hospital scored.
+    """Evaluation's aggregate, weighted by the examples each hospital scored whatever ``weight_key`` trains by.
 
-    Held-out scores are not the noised release, so nothing asks them to weigh hospitals alike, and a
-    federation's loss is a mean over its examples. Fits Flower's ``evaluate_metrics_aggr_fn``.
+    Held-out scores are not the noised release, so client-level DP does not ask them to weigh hospitals
+    alike, and a federation's loss is a mean over its examples. Fits Flower's ``evaluate_metrics_aggr_fn``
+    (with the default weight key it is exactly Flower's own aggregation).
     """
     metrics = aggregate_metricrecords(records, "num-examples")
     metrics.pop(weight_key, None)

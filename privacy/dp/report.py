@@ -25,8 +25,12 @@ def privacy_summary(cfg: RunConfig, history: list, client_accountant: RdpAccount
                      "hospitals": hospitals, "secure_aggregation": cfg.secagg.enabled}
     if cfg.dp.client_level != "none":
         releases = client_accountant.num_releases if client_accountant else sum(1 for r in history if r.train)
-        epsilon = client_accountant.get_epsilon(cfg.dp.delta) if client_accountant and releases else \
-            0.0 if not releases else float("inf")
+        if not releases:
+            epsilon = 0.0
+        elif client_accountant:
+            epsilon = client_accountant.get_epsilon(cfg.dp.delta)
+        else:  # σ = 0: noiseless releases have no finite ε
+            epsilon = float("inf")
         summary["client_level"] = {"mode": cfg.dp.client_level, "epsilon": epsilon, "delta": cfg.dp.delta,
                                    "noise_multiplier": cfg.dp.client_noise_multiplier, "releases": releases}
     return summary
