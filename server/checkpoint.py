@@ -9,7 +9,8 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
 
 _NAME = re.compile(r"round-(\d{5})\.safetensors$")
 
@@ -18,6 +19,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def atomic_save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
+    """A safetensors file written atomically (tensors made contiguous, as the format requires)."""
+    atomic_write_bytes(path, safetensors_bytes({k: v.contiguous() for k, v in tensors.items()}, metadata=metadata))
 
 
 class Checkpointer:
@@ -33,9 +39,7 @@ class Checkpointer:
 
     def save(self, server_round: int, state: dict[str, torch.Tensor], meta: dict) -> Path:
         path = self.path(server_round)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        save_file({k: v.contiguous() for k, v in state.items()}, str(tmp), metadata={"meta": json.dumps(meta)})
-        os.replace(tmp, path)
+        atomic_save_tensors(path, state, {"meta": json.dumps(meta)})
         return path
 
     def latest(self) -> tuple[int, dict[str, torch.Tensor], dict] | None:

@@ -11,7 +11,6 @@ Flower strategy, each holding the next as ``.strategy``).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,9 @@ import torch
 from flwr.app import Array, ArrayRecord
 from flwr.serverapp.strategy import Strategy
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+
+from server.checkpoint import atomic_save_tensors
 
 # Attributes of Flower 1.41 strategies that change from round to round (see fedopt.py, fedadam.py, fedavgm.py).
 STATE_ATTRIBUTES = ("current_arrays", "m_t", "v_t", "momentum_vector", "clipping_norm")
@@ -89,9 +90,7 @@ def restore(strategies: list[Strategy], tensors: dict[str, torch.Tensor], layout
 def save(path: Path, strategies: list[Strategy], extra: dict) -> None:
     """Write the strategies' state and a JSON ``extra`` (e.g. data cards) atomically."""
     tensors, layout = capture(strategies)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    save_file(tensors, str(tmp), metadata={"layout": json.dumps(layout), "extra": json.dumps(extra)})
-    os.replace(tmp, path)
+    atomic_save_tensors(path, tensors, {"layout": json.dumps(layout), "extra": json.dumps(extra)})
 
 
 def load(path: Path, strategies: list[Strategy]) -> dict:
