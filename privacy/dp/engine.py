@@ -71,7 +71,6 @@ class PrivateTraining:
         generator = torch.Generator().manual_seed(seed)
         self.groups = _groups(units, step.max_records_per_unit, generator)  # unit -> indices of its examples
         self.sample_rate = min(1.0, step.batch_size / len(self.groups))
-        self.noise_multiplier = step.noise_multiplier
         if getattr(model, "is_activation_checkpointing", False):
             model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": True})
         self.module = GradSampleModule(model, batch_first=True, loss_reduction="mean")
