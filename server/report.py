@@ -3,8 +3,9 @@
     python -m server.report runs/default            # writes runs/default/report.html
 
 Read: ``metrics.jsonl`` (one RoundRecord a line), ``summary.json``, ``config.json``, the hospitals'
-data cards inside the summary, and ``privacy-audit.json`` when a privacy audit of the run wrote one. Only numbers are taken from metrics and data cards (a non-numeric value is
-left out), so no text a hospital holds can reach the page. Plots are embedded as base64 PNGs: the file can
+data cards inside the summary, and ``privacy-audit.json`` when a privacy audit of the run wrote one.
+Only numbers are taken from metrics and data cards (a non-numeric value is left out), so no text a
+hospital holds can reach the page. Plots are embedded as base64 PNGs: the file can
 be mailed or archived alone.
 """
 
@@ -25,6 +26,8 @@ import matplotlib
 matplotlib.use("Agg")  # headless: no display on a coordinator
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from common.jsonfiles import json_records  # noqa: E402
 
 # Metrics that are bookkeeping, not results.
 _NOT_PLOTTED = {"num-examples", "stage-index", "quantized-4bit"}
@@ -50,13 +53,7 @@ class RunData:
         metrics = run_dir / "metrics.jsonl"
         if not metrics.is_file():
             raise FileNotFoundError(f"{metrics}: no metrics file; is {run_dir} a run folder?")
-        rounds = []
-        for line_no, line in enumerate(metrics.read_text(encoding="utf-8").splitlines(), 1):
-            if line.strip():
-                try:
-                    rounds.append(json.loads(line))
-                except json.JSONDecodeError:
-                    raise ValueError(f"{metrics}:{line_no}: malformed JSON") from None
+        rounds = [record for _, record in json_records(metrics)]  # a bad line raises, naming file and line
         read = lambda name: json.loads((run_dir / name).read_text()) if (run_dir / name).is_file() else {}
         return cls(rounds, read("summary.json"), read("config.json"), read(AUDIT_FILE))
 
