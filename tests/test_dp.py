@@ -48,8 +48,13 @@ def _stage(**kw) -> Stage:
     return Stage(**values)
 
 
-def _snapshot(loaded) -> dict[str, torch.Tensor]:
-    return {k: v.clone() for k, v in loaded.adapter_state().items()}  # on CPU adapter_state() aliases the weights
+def _dp_round(loaded, examples: int, local_steps: int, step: DPStep) -> tuple[dict, list[str]]:
+    """One DP round on ``loaded``; (adapter state after it, names of the adapter tensors it left unchanged)."""
+    before = loaded.adapter_state()
+    train_round(loaded.model, _objective(loaded), _examples(examples), _stage(local_steps=local_steps),
+                round_in_stage=1, rng=random.Random(0), dp=step)
+    after = loaded.adapter_state()
+    return after, [k for k in before if torch.equal(before[k], after[k])]
 
 
 def _objective(loaded):
@@ -58,12 +63,8 @@ def _objective(loaded):
 
 def test_adapter_weights_change_under_dp(tiny_model_dir):
     loaded = _model(tiny_model_dir)
-    before = _snapshot(loaded)
-    train_round(loaded.model, _objective(loaded), _examples(16), _stage(local_steps=3), round_in_stage=1,
-                rng=random.Random(0), dp=DPStep(noise_multiplier=0.0, max_grad_norm=1.0, batch_size=4))
-    after = loaded.adapter_state()
     # Noise is off, so any change comes from the clipped per-example gradients: every LoRA tensor moves.
-    frozen = [k for k in before if torch.equal(before[k], after[k])]
+    _, frozen = _dp_round(loaded, 16, 3, DPStep(noise_multiplier=0.0, max_grad_norm=1.0, batch_size=4))
     assert not frozen, f"adapter tensors left frozen under DP: {frozen[:3]}"
     # And Opacus' hooks are gone: the shared model trains normally afterwards.
     assert not any(hasattr(p, "grad_sample") and p.grad_sample is not None for p in loaded.model.parameters())
@@ -87,11 +88,9 @@ def test_dp_with_gradient_checkpointing_matches_without(tiny_model_dir):
     results = []
     for checkpointing in (False, True):
         loaded = _model(tiny_model_dir, gradient_checkpointing=checkpointing)
-        before = _snapshot(loaded)
-        train_round(loaded.model, _objective(loaded), _examples(8), _stage(local_steps=2), round_in_stage=1,
-                    rng=random.Random(0), dp=DPStep(noise_multiplier=0.0, max_grad_norm=1.0, batch_size=4))
-        results.append(_snapshot(loaded))
-        assert all(not torch.equal(before[k], results[-1][k]) for k in before)
+        after, frozen = _dp_round(loaded, 8, 2, DPStep(noise_multiplier=0.0, max_grad_norm=1.0, batch_size=4))
+        assert not frozen
+        results.append(after)
     for name in results[0]:
         torch.testing.assert_close(results[0][name], results[1][name], atol=1e-5, rtol=1e-4)
 
@@ -100,11 +99,7 @@ def test_dp_over_a_4bit_base_trains_the_adapter_and_leaves_the_base_alone(tiny_m
     loaded = _model(tiny_model_dir, quantization="nf4")
     assert loaded.quantization == "nf4"
     base = {k: v.clone() for k, v in loaded.model.state_dict().items() if "lora_" not in k}
-    before = _snapshot(loaded)
-    train_round(loaded.model, _objective(loaded), _examples(8), _stage(local_steps=2), round_in_stage=1,
-                rng=random.Random(0), dp=DPStep(noise_multiplier=1.0, max_grad_norm=1.0, batch_size=4))
-    after = loaded.adapter_state()
-    frozen = [k for k in before if torch.equal(before[k], after[k])]
+    after, frozen = _dp_round(loaded, 8, 2, DPStep(noise_multiplier=1.0, max_grad_norm=1.0, batch_size=4))
     assert not frozen, f"adapter tensors left frozen under DP on a 4-bit base: {frozen[:3]}"
     assert all(torch.isfinite(v).all() for v in after.values())
     state = loaded.model.state_dict()
