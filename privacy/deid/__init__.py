@@ -6,12 +6,12 @@
 """
 
 from privacy.deid.engine import (
-                                 Deidentifier,
-                                 DeidResult,
-                                 PatientContext,
-                                 ResidualRateExceeded,
-                                 check_residual_rate,
-                                 residual_rate,
+    Deidentifier,
+    DeidResult,
+    PatientContext,
+    ResidualRateExceeded,
+    check_residual_rate,
+    residual_rate,
 )
 
 __all__ = ["Deidentifier", "DeidResult", "PatientContext", "ResidualRateExceeded", "check_residual_rate",
