@@ -10,6 +10,7 @@ what is allowed, so a typo stops the run before any model is loaded.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import types
 import typing
@@ -30,14 +31,33 @@ class ConfigError(ValueError):
 
 
 def option(default: Any, doc: str, *, choices: tuple[Any, ...] | None = None,
-           min: float | None = None, max: float | None = None) -> Any:
-    """A documented, bounded config field (``min``/``max`` are inclusive)."""
-    return field(default=default, metadata={"doc": doc, "choices": choices, "min": min, "max": max})
+           min: float | None = None, max: float | None = None, path_name: bool = False) -> Any:
+    """A documented, bounded config field (``min``/``max`` are inclusive).
+
+    ``path_name`` marks a string that becomes one path component (a folder or file name): it must
+    be a plain name, so that no configuration value can move files outside their folder.
+    """
+    return field(default=default, metadata={"doc": doc, "choices": choices, "min": min, "max": max,
+                                            "path_name": path_name})
+
+
+# One path component: letters, digits, '.', '_' and '-', not starting with '.', so no separator,
+# no '..', no hidden or empty name.
+PATH_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+
+
+def check_path_name(what: str, value: str) -> str:
+    """``value`` if it is a plain file or folder name, else a ConfigError naming ``what``."""
+    if not isinstance(value, str) or not PATH_NAME.fullmatch(value):
+        raise ConfigError(f"{what} is {value!r}; it must be a plain name of letters, digits, '.', '_' and '-' "
+                          "(no path separators, no '..', not empty, not starting with '.')")
+    return value
 
 
 @dataclass(frozen=True)
 class RunSection:
-    name: str = option("default", "Name of the run; outputs go to <output-dir>/<name>.")
+    name: str = option("default", "Name of the run; outputs go to <output-dir>/<name>. A plain name: no path "
+                       "separators or '..'.", path_name=True)
     output_dir: str = option("runs", "Folder for checkpoints, exported adapters, metrics and reports.")
     seed: int = option(0, "Seed for adapter initialisation, data splits and sampling.", min=0)
     resume: bool = option(True, "Continue from the last completed round's checkpoint when one exists.")
@@ -415,6 +435,12 @@ def _check(key: str, value: Any, f: dataclasses.Field, section_type: type) -> An
     if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
         raise ConfigError(f"config key '{key}' must be {expected.__name__}, got {type(value).__name__} {value!r}")
     meta = f.metadata
+    # NaN compares false with every bound and would pass them all (a NaN threshold silently turns
+    # a check off), and an infinite value is never a meaningful setting.
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"config key '{key}' is {value!r}; it must be a finite number")
+    if meta.get("path_name"):
+        check_path_name(f"config key '{key}'", value)
     if meta.get("choices") and value not in meta["choices"]:
         raise ConfigError(f"config key '{key}' is {value!r}; allowed values: {', '.join(map(str, meta['choices']))}")
     if meta.get("min") is not None and value < meta["min"]:

@@ -62,3 +62,21 @@ def test_ints_are_accepted_for_floats_and_round_trip():
 def test_reference_table_lists_every_key():
     table = reference_markdown()
     assert all(f"`{key}`" in table for key in RunConfig().to_flat())
+
+
+@pytest.mark.parametrize("key", ["validation.norm-factor", "deid.score-threshold", "deid.max-residual-rate",
+                                 "dp.target-epsilon", "train.learning-rate"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_numbers_are_refused(key, value):
+    with pytest.raises(ConfigError, match=f"'{key}'.*finite"):
+        RunConfig.from_flat({key: value})
+
+
+@pytest.mark.parametrize("name", ["", "..", "../..", "../x", "/etc", "a/b", "a\\\\b", ".hidden", "x\\n", "a b"])
+def test_run_name_is_a_plain_name(name):
+    with pytest.raises(ConfigError, match="'run.name'.*plain name"):
+        RunConfig.from_flat({"run.name": name})
+
+
+def test_run_name_accepts_ordinary_names():
+    assert RunConfig.from_flat({"run.name": "cp-ift_2026.12"}).run.name == "cp-ift_2026.12"
