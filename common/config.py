@@ -163,6 +163,14 @@ class StrategySection:
                               "(FedAvg of factors; mean(B)·mean(A) is not mean(B·A)); 'exact' lets the strategy "
                               "act on the products ΔW = (alpha/r)·B·A and re-factorises the result to adapter.rank "
                               "by truncated SVD (works across hospital ranks).", choices=("factors", "exact"))
+    weighting: str = option("examples", "How much each hospital's update weighs in the mean: 'examples' (the "
+                            "training examples it reports, checked against its data card and strategy.max-examples); "
+                            "'uniform' (every hospital alike: a hospital cannot buy weight by claiming examples); "
+                            "'capped' (its examples, at most strategy.max-examples, or when that is 0 the median "
+                            "count of the round's replies). Client-level DP always weighs hospitals alike.",
+                            choices=("examples", "uniform", "capped"))
+    max_examples: int = option(0, "Largest example count a reply may claim (0: only the data card bounds it); "
+                               "under weighting 'capped', the cap on each hospital's weight instead.", min=0)
 
 
 @dataclass(frozen=True)

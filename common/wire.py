@@ -15,18 +15,21 @@ is 4 bytes per block (block 64: 1.0625 bytes per value, 3.76x fewer bytes than f
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from flwr.app import Array, ArrayRecord
+from flwr.common.constant import SType
 
 RAW_STYPE = "medfed.raw"
 WIRE_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 QUANT_STYPE = "medfed.q8"
 QUANT_DTYPE = "int8"
 DEFAULT_BLOCK_SIZE = 64
+_NUMPY_DTYPES = ("float32", "float16")  # what travels as Flower's own numpy arrays
 
 
 class WireError(ValueError):
@@ -84,22 +87,67 @@ def quantize_int8(tensor: torch.Tensor, block_size: int = DEFAULT_BLOCK_SIZE) ->
     return Array(dtype=QUANT_DTYPE, shape=tuple(tensor.shape), stype=f"{QUANT_STYPE}:{block_size}", data=data)
 
 
-def dequantize_int8(array: Array) -> torch.Tensor:
-    """Inverse of ``quantize_int8`` (float32); raises WireError when the bytes do not fit the header."""
+def _block_size(array: Array) -> int:
     try:
         block_size = int(array.stype.split(":", 1)[1])
     except (IndexError, ValueError):
-        raise WireError(f"int8 array with malformed stype {array.stype!r}") from None
+        raise WireError("int8 array with a malformed encoding") from None
+    if block_size < 0:
+        raise WireError("int8 array with a negative block size")
+    return block_size
+
+
+def dequantize_int8(array: Array) -> torch.Tensor:
+    """Inverse of ``quantize_int8`` (float32); raises WireError when the bytes do not fit the header."""
+    check_payload(array)
+    block_size = _block_size(array)
     numel = math.prod(array.shape)
     blocks = _num_blocks(numel, block_size)
-    if block_size < 0 or len(array.data) != 4 * blocks + numel:
-        raise WireError(f"int8 array of shape {tuple(array.shape)}: {len(array.data)} bytes, expected "
-                        f"{4 * blocks + numel} for block size {block_size}")
     scales = torch.from_numpy(np.frombuffer(array.data, dtype="<f4", count=blocks).copy())
     codes = torch.from_numpy(np.frombuffer(array.data, dtype=np.int8, offset=4 * blocks).copy()).float()
     size = numel if block_size == 0 else block_size
     per_value = scales.repeat_interleave(max(size, 1))[:numel]
     return (codes * per_value).reshape(array.shape)
+
+
+def check_payload(array: Array) -> None:
+    """Raise WireError unless ``array``'s bytes hold exactly what its header (shape, dtype, encoding) declares.
+
+    Runs before anything decodes a payload: a header can claim a small tensor while the bytes hold a large
+    one (numpy's own ``.npy`` header inside the payload names its shape separately), and decoding trusts
+    the bytes. The message names no received string (a peer's header is not quoted).
+    """
+    shape = tuple(array.shape)
+    if not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise WireError(f"shape {shape} is not a list of sizes")
+    numel = math.prod(shape)
+    size = len(array.data)
+    if array.stype.startswith(QUANT_STYPE + ":"):
+        if array.dtype != QUANT_DTYPE:
+            raise WireError("int8 encoding with another dtype in its header")
+        expected = 4 * _num_blocks(numel, _block_size(array)) + numel
+    elif array.stype == RAW_STYPE:
+        if array.dtype not in WIRE_DTYPES:
+            raise WireError("raw encoding of an unknown dtype")
+        expected = numel * WIRE_DTYPES[array.dtype].itemsize
+    elif array.stype == SType.NUMPY:
+        if array.dtype not in _NUMPY_DTYPES:
+            raise WireError("numpy encoding of an unexpected dtype")
+        stream = io.BytesIO(array.data)
+        try:
+            version = np.lib.format.read_magic(stream)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}[version]
+            npy_shape, fortran, npy_dtype = read_header(stream)
+        except (KeyError, ValueError, SyntaxError, TypeError):
+            raise WireError("numpy payload without a valid .npy header") from None
+        if fortran or tuple(npy_shape) != shape or npy_dtype != np.dtype(array.dtype):
+            raise WireError(f"numpy payload does not hold the {shape} {array.dtype} array its header declares")
+        expected = stream.tell() + numel * npy_dtype.itemsize
+    else:
+        raise WireError("unknown array encoding")
+    if size != expected:
+        raise WireError(f"array of shape {shape}: {size} payload bytes, expected {expected}")
 
 
 def int8_error_bound(tensor: torch.Tensor, block_size: int = DEFAULT_BLOCK_SIZE) -> torch.Tensor:
@@ -128,9 +176,11 @@ def encode(state: dict[str, torch.Tensor], dtype: str, block_size: int = DEFAULT
 
 
 def decode(record: ArrayRecord) -> dict[str, torch.Tensor]:
-    """ArrayRecord -> float32 adapter tensors (no checks: see ``validate``)."""
+    """ArrayRecord -> float32 adapter tensors. Each payload is checked against its header first
+    (``check_payload``); names, shapes and finiteness are ``validate``'s."""
     out = {}
     for name, array in record.items():
+        check_payload(array)
         if array.stype.startswith(QUANT_STYPE):
             out[name] = dequantize_int8(array)
             continue
@@ -143,20 +193,24 @@ def decode(record: ArrayRecord) -> dict[str, torch.Tensor]:
 
 
 def validate(record: ArrayRecord, spec: AdapterSpec) -> None:
-    """Raise WireError unless ``record`` holds exactly the spec's tensors, shapes and wire dtype, all finite."""
+    """Raise WireError unless ``record`` holds exactly the spec's tensors, shapes and wire dtype, all finite.
+
+    Messages quote only what the receiver expects (a missing name, an expected dtype), never a string from
+    the record: the peer's text must not reach the receiver's logs.
+    """
     names = set(record.keys())
     expected = set(spec.shapes)
     if names != expected:
-        missing, extra = sorted(expected - names), sorted(names - expected)
-        raise WireError(f"adapter names differ: {len(missing)} missing {missing[:3]}, "
-                        f"{len(extra)} unexpected {extra[:3]}")
+        missing, extra = sorted(expected - names), len(names - expected)
+        raise WireError(f"adapter names differ: {len(missing)} missing {missing[:3]}, {extra} unexpected")
     for name, array in record.items():
         if tuple(array.shape) != spec.shapes[name]:
             raise WireError(f"{name}: shape {tuple(array.shape)}, expected {spec.shapes[name]}")
         if array.dtype != spec.dtype:
-            raise WireError(f"{name}: dtype {array.dtype}, expected {spec.dtype}")
+            shown = array.dtype if array.dtype in (*WIRE_DTYPES, QUANT_DTYPE) else "of another kind"
+            raise WireError(f"{name}: dtype {shown}, expected {spec.dtype}")
         if spec.dtype == QUANT_DTYPE and array.stype != f"{QUANT_STYPE}:{spec.block_size}":
-            raise WireError(f"{name}: int8 encoding {array.stype!r}, expected block size {spec.block_size}")
+            raise WireError(f"{name}: int8 encoding differs from the expected block size {spec.block_size}")
     for name, tensor in decode(record).items():
         if not torch.isfinite(tensor).all():
             raise WireError(f"{name}: contains NaN or Inf")

@@ -59,6 +59,9 @@ def check_compatible(cfg: RunConfig) -> None:
     if cfg.strategy.name not in MEAN_STRATEGIES:
         raise ConfigError(f"secagg.enabled needs a mean-based strategy ({', '.join(MEAN_STRATEGIES)}); "
                           f"{cfg.strategy.name} needs each update in the clear")
+    if cfg.strategy.weighting == "capped":
+        raise ConfigError("strategy.weighting=capped needs each hospital's count in the clear; under secagg.enabled "
+                          "use 'uniform' or 'examples'")
     if cfg.dp.client_level.startswith("server-"):
         raise ConfigError(f"dp.client-level={cfg.dp.client_level} clips each update on the server, which SecAgg+ "
                           f"hides; use client-fixed or client-adaptive")

@@ -38,9 +38,10 @@ from server import strategy_state
 from server.aggregation import AdapterExchange, wrap_strategy
 from server.checkpoint import Checkpointer, atomic_write_bytes
 from server.export import export_adapter
+from server.inbox import Admitted, Inbox, ReplyRefused, error_summary
 from server.report import write_report
 from server.strategies import build_strategy
-from server.validation import NormOutlierRule, UpdateRejected, check_metrics, update_norm
+from server.validation import NormOutlierRule, update_norm
 
 log = get_logger("server")
 
@@ -91,14 +92,16 @@ class Federation:
         self.exchange = AdapterExchange.from_config(cfg)
         self.node_ranks: dict[int, int] = {}  # node id -> LoRA rank it declared in its last reply
         self.sent: dict[int, tuple[int, float]] = {}  # node id -> (bytes, wire error) of its last download
+        self.weight_key = aggregation_weight_key(cfg)  # the metric the strategies weigh by; the inbox sets it
         # A stage may name its own strategy (stage.<name>.strategy); its hyperparameters stay those of [strategy].
         self.strategies = [with_client_level_dp(wrap_strategy(cfg, build_strategy(
-            dataclasses.replace(cfg.strategy, name=s.strategy), aggregation_weight_key(cfg),
+            dataclasses.replace(cfg.strategy, name=s.strategy), self.weight_key,
             held_out_metrics_by_examples)), cfg) for s in self.schedule.stages]
         self.client_accountant = client_level_accountant(cfg)  # client-level DP: one release per aggregated round
         self.history: list[RoundRecord] = []
         self.data_cards: dict[str, dict] = {}  # hospital id -> aggregate counts from its data card
         self.norm_rule = NormOutlierRule.from_config(cfg.validation)
+        self.inbox = Inbox(cfg)  # every reply passes it: content checks, example bounds, hospital id binding
         self.secure = SecureRound(cfg) if cfg.secagg.enabled else None  # SecAgg+: only the sum is seen
 
     # -- the loop ---------------------------------------------------------------------------------
@@ -116,7 +119,8 @@ class Federation:
             with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
                 f.write(json.dumps(record.__dict__) + "\n")
             strategy_state.save(self.checkpoints.path(server_round, "strategy"), self.strategies,
-                                {"data_cards": self.data_cards, "client_accountant": self.client_accountant
+                                {"data_cards": self.data_cards, "inbox": self.inbox.state_dict(),
+                                 "client_accountant": self.client_accountant
                                  and self.client_accountant.state_dict()})
             self.checkpoints.save(server_round, self.global_state,
                                   {"server_round": server_round, "stage_index": record.stage_index,
@@ -142,19 +146,26 @@ class Federation:
         shared = to_arrayrecord(self.exchange.shared(self.global_state))
         messages = list(strategy.configure_train(server_round, shared, config, self.grid))
         record.bytes_down += self._prepare_outgoing(messages)
+        norms: dict[int, float] = {}
         if self.secure is not None:
-            accepted = self._secure_train(server_round, messages, record)
+            accepted = self._secure_train(server_round, messages, record, stage)
             contributors = len(record.hospitals)  # the hospitals inside the secure sum (nothing else recorded yet)
         else:
             replies = list(self.grid.send_and_receive(messages, timeout=self.cfg.strategy.round_timeout))
-            accepted = self._reject_outliers(self._accept(replies, record, with_arrays=True), record)
+            accepted, norms = self._reject_outliers(self._accept(replies, record, stage, "train"), record)
             contributors = len(accepted)
         if len(accepted) >= self.cfg.strategy.min_nodes or (self.secure is not None and accepted):
             arrays, metrics = strategy.aggregate_train(server_round, accepted)
-            self.global_state = {**self.global_state, **from_arrayrecord(arrays)}
-            record.train = dict(metrics or {})
-            if self.client_accountant is not None:
-                compose_release(self.client_accountant, self.cfg, contributors)
+            aggregate = from_arrayrecord(arrays)
+            excess = self._aggregate_excess(aggregate, norms, stage)
+            if excess is None:
+                self.global_state = {**self.global_state, **aggregate}
+                record.train = dict(metrics or {})
+                if self.client_accountant is not None:
+                    compose_release(self.client_accountant, self.cfg, contributors)
+            else:
+                record.rejected.append((0, f"train: aggregate {excess}"))
+                log.warning("round %d: aggregate refused, global adapter kept: %s", server_round, excess)
         else:
             log.warning("round %d: only %d usable replies (strategy.min-nodes=%d); global adapter kept",
                         server_round, len(accepted), self.cfg.strategy.min_nodes)
@@ -168,7 +179,7 @@ class Federation:
             record.bytes_down += self._prepare_outgoing(messages)
             replies = list(self.grid.send_and_receive(messages, timeout=self.cfg.strategy.round_timeout))
             # A hospital with nothing held out for this stage scores 0 examples: it has no weight in the mean.
-            scored = [r for r in self._accept(replies, record, with_arrays=False)
+            scored = [r for r in self._accept(replies, record, stage, "evaluate")
                       if r.content["metrics"]["num-examples"] > 0]
             if scored:
                 record.evaluate = dict(strategy.aggregate_evaluate(server_round, scored) or {})
@@ -203,48 +214,46 @@ class Federation:
             total += size
         return total
 
-    def _accept(self, replies: list[Message], record: RoundRecord, *, with_arrays: bool) -> list[Message]:
-        """Keep the replies that are well-formed; log and record the rest with their node id."""
-        accepted = []
-        phase = "train" if with_arrays else "evaluate"
+    def _accept(self, replies: list[Message], record: RoundRecord, stage, phase: str) -> list[Message]:
+        """Keep the replies that pass the inbox, each reduced to what the strategy needs (checked metrics, the
+        coordinator's own weight, decoded arrays); log and record the rest with their node id."""
+        admitted: list[tuple[Admitted, Message]] = []
         for reply in replies:
             node = reply.metadata.src_node_id
-            if reply.has_error():
-                record.rejected.append((node, f"{phase}: {reply.error.reason}"))
-                log.warning("round %d %s: hospital node %d failed: %s", record.server_round, phase, node,
-                            reply.error.reason)
-                continue
             try:
-                if with_arrays:
-                    declared = dict(reply.content["hospital"]) if "hospital" in reply.content else {}
-                    rank = int(declared.get("adapter-rank", self.cfg.adapter.rank))
-                    wire.validate(reply.content["arrays"], self.exchange.spec(self.global_state, rank))
-                check_metrics(reply.content["metrics"])
-            except (wire.WireError, UpdateRejected, KeyError, ValueError) as exc:
+                if reply.has_error():  # its reason is the hospital's free text: only the code and class are kept
+                    raise ReplyRefused(f"failed: {error_summary(reply.error)}")
+                reply_in = self.inbox.admit(reply, phase, stage, lambda rank: self.exchange.spec(self.global_state,
+                                                                                                   rank))
+            except ReplyRefused as exc:
                 record.rejected.append((node, f"{phase}: {exc}"))
                 log.warning("round %d: rejected %s reply from node %d: %s", record.server_round, phase, node, exc)
                 continue
-            if with_arrays:
-                self.node_ranks[node] = rank
-                up = wire.record_bytes(reply.content["arrays"])
-                record.bytes_up += up
-                reply.content["arrays"] = to_arrayrecord(wire.decode(reply.content["arrays"]))
-            hospital = str(reply.content["hospital"]["hospital-id"]) if "hospital" in reply.content else str(node)
-            metrics = dict(reply.content["metrics"])
-            record.hospitals.setdefault(hospital, {}).update({f"{phase}.{k}": v for k, v in metrics.items()})
-            if with_arrays:  # per-hospital wire accounting: bytes both ways and the downlink's wire error
-                down, down_error = self.sent.get(node, (0, 0.0))
-                record.hospitals[hospital].update({"train.adapter-rank": rank, "train.bytes-up": up,
-                                                   "train.bytes-down": down, "train.wire-error-down": down_error})
-            if "data-card" in reply.content:
-                self.data_cards[hospital] = dict(reply.content["data-card"])
-            accepted.append(reply)
+            hospital = reply_in.hospital
+            record.hospitals.setdefault(hospital, {}).update({f"{phase}.{k}": v for k, v in reply_in.metrics.items()})
+            content = {"metrics": MetricRecord(reply_in.metrics)}
+            if phase == "train":
+                self.node_ranks[node] = reply_in.rank
+                record.bytes_up += reply_in.bytes_up
+                content["arrays"] = to_arrayrecord(reply_in.arrays)
+                down, down_error = self.sent.get(node, (0, 0.0))  # per-hospital wire accounting, both ways
+                record.hospitals[hospital].update({"train.adapter-rank": reply_in.rank,
+                                                   "train.bytes-up": reply_in.bytes_up, "train.bytes-down": down,
+                                                   "train.wire-error-down": down_error})
+                self.data_cards[hospital] = reply_in.data_card
+            reply.content = RecordDict(content)
+            admitted.append((reply_in, reply))
         # A fixed order makes aggregation bit-for-bit reproducible whatever order replies arrived in.
-        return sorted(accepted, key=lambda r: str(r.content["hospital"]["hospital-id"]) if "hospital" in r.content
-                      else str(r.metadata.src_node_id))
+        admitted.sort(key=lambda pair: pair[0].hospital)
+        if self.weight_key != "num-examples":  # the strategy weighs by the coordinator's weight, not a claim
+            for (_, reply), weight in zip(admitted, self.inbox.weights([a.examples for a, _ in admitted]),
+                                          strict=True):
+                reply.content["metrics"][self.weight_key] = weight
+        return [reply for _, reply in admitted]
 
-    def _reject_outliers(self, accepted: list[Message], record: RoundRecord) -> list[Message]:
-        """Drop updates that ``validation`` calls norm outliers; log and record them with their node id."""
+    def _reject_outliers(self, accepted: list[Message], record: RoundRecord) -> tuple[list[Message], dict[int, float]]:
+        """Drop updates that ``validation`` calls norm outliers; log and record them with their node id.
+        Also returns the kept updates' norms, node id -> norm."""
         norms = {}
         for reply in accepted:  # each update against what that hospital received (its rank, its tensors)
             node = reply.metadata.src_node_id
@@ -254,26 +263,52 @@ class Federation:
         for node, reason in outliers.items():
             record.rejected.append((node, f"train: {reason}"))
             log.warning("round %d: rejected update from node %d: %s", record.server_round, node, reason)
-        return [reply for reply in accepted if reply.metadata.src_node_id not in outliers]
+        return ([reply for reply in accepted if reply.metadata.src_node_id not in outliers],
+                {node: n for node, n in norms.items() if node not in outliers})
 
-    def _secure_train(self, server_round: int, messages: list[Message], record: RoundRecord) -> list[Message]:
+    def _aggregate_excess(self, aggregate: dict[str, torch.Tensor], norms: dict[int, float], stage) -> str | None:
+        """Why the aggregate's step from the global adapter breaks the norm rule (None: it does not).
+
+        The relative bound holds where the aggregate is a weighted mean of the factors it was given (FedAvg,
+        FedProx of factors, no server-side noise): such a mean never moves further than its largest update,
+        so only forged weights take it beyond. Exact aggregation re-factorises by SVD, whose factors are not
+        comparable with the previous ones: neither bound applies there.
+        """
+        if self.cfg.strategy.aggregation == "exact":
+            return None
+        step = update_norm(aggregate, {k: self.global_state[k] for k in aggregate})
+        relative = (stage.strategy in ("fedavg", "fedprox") and self.cfg.dp.client_level == "none"
+                    and self.secure is None)
+        return self.norm_rule.step_excess(step, list(norms.values()) if relative else [])
+
+    def _secure_train(self, server_round: int, messages: list[Message], record: RoundRecord, stage) -> list[Message]:
         """SecAgg+ train phase: one reply carrying the unmasked weighted mean, for the strategy to finish.
 
-        Each hospital's metrics (ε included) still arrive in the clear; its adapter never does.
+        Each hospital's metrics (ε included) still arrive in the clear and pass the inbox; its adapter and its
+        weight arrive only inside the masked sum, where nothing can check them (``Inbox.admit_secure``).
         """
         mean, hospital_metrics = self.secure.train(self.grid, server_round, messages, self.global_state)
         if mean is None:
             record.rejected.append((0, "train: secure aggregation halted (too few hospitals kept up)"))
             return []
-        total = sum(float(m["num-examples"]) for _, m in hospital_metrics)
-        averaged = {}
+        admitted = []
         for node, metrics in hospital_metrics:
-            hospital = str(metrics.pop("hospital-id", node))
-            record.hospitals.setdefault(hospital, {}).update({f"train.{k}": v for k, v in metrics.items()})
-            for k, v in metrics.items():
-                if isinstance(v, (int, float)):
-                    averaged[k] = averaged.get(k, 0.0) + float(v) * float(metrics["num-examples"]) / total
+            try:
+                admitted.append(self.inbox.admit_secure(node, metrics, stage))
+            except ReplyRefused as exc:
+                record.rejected.append((node, f"train: {exc}"))
+                log.warning("round %d: rejected secure train metrics from node %d: %s", server_round, node, exc)
+        if not admitted:
+            return []
+        total = sum(a.examples for a in admitted)
+        averaged = {}
+        for a in admitted:
+            record.hospitals.setdefault(a.hospital, {}).update({f"train.{k}": v for k, v in a.metrics.items()})
+            for k, v in a.metrics.items():
+                averaged[k] = averaged.get(k, 0.0) + float(v) * a.examples / total
         averaged["num-examples"] = total
+        if self.weight_key != "num-examples":
+            averaged[self.weight_key] = 1.0
         reply = Message(RecordDict({"arrays": to_arrayrecord(mean), "metrics": MetricRecord(averaged)}),
                         reply_to=messages[0])
         return [reply]
@@ -300,6 +335,12 @@ class Federation:
         if state_file.exists():
             extra = strategy_state.load(state_file, self.strategies)
             self.data_cards = extra["data_cards"]
+            self.inbox.load_state_dict(extra.get("inbox", {}))
+            # A restarted simulation numbers its nodes anew, a re-registered SuperNode gets a new id: an id whose
+            # node is gone may be claimed again; one whose node is still connected stays bound to it.
+            released = self.inbox.released(set(self.grid.get_node_ids()))
+            if released:
+                log.info("resume: hospital ids %s released (their nodes are no longer connected)", released)
             if self.client_accountant is not None:
                 self.client_accountant.load_state_dict(extra["client_accountant"])
         metrics_file = self.run_dir / "metrics.jsonl"

@@ -1,14 +1,17 @@
-"""Server-side checks on hospital updates before they reach the aggregator.
+"""Server-side norm checks on hospital updates before they reach the aggregator.
 
-A reply is rejected (and logged with its node id; the round goes on with the rest) when
+Every reply first passes ``server.inbox`` (protocol records and keys, numbers only, each array's payload
+against its header, names, shapes, wire dtype, NaN/Inf, example counts, the hospital's identity). What
+is left is the norm rule. An update's size is ``‖w_i − w_global‖₂`` over all adapter tensors. It is
+rejected when it exceeds ``validation.norm-factor`` times the median size of the *other* replies in the
+round (a leave-one-out median, so the outlier cannot raise its own bar, and it works from two replies on),
+or when it exceeds ``validation.max-update-norm``. Either bound is off when set to 0.
 
-- its adapter tensors do not match the run's adapter: names, shapes or wire dtype (``common.wire.validate``);
-- any tensor holds NaN or Inf (``common.wire.validate``);
-- its metrics are not finite scalars;
-- its update is a norm outlier. The rule: an update's size is ``‖w_i − w_global‖₂`` over all adapter tensors.
-  It is rejected when it exceeds ``validation.norm-factor`` times the median size of the *other* replies in
-  the round (a leave-one-out median, so the outlier cannot raise its own bar, and it works from two replies
-  on), or when it exceeds ``validation.max-update-norm``. Either bound is off when set to 0.
+The rule also looks at the aggregate's step from the global adapter: over ``validation.max-update-norm``,
+or, where the aggregate is a weighted mean of the updates, over ``norm-factor`` times the median accepted
+update, the aggregate is refused and the global adapter kept. A mean never moves further than its largest
+update (which is below factor x the median of the others, itself at most the median of all), so only
+forged weights take it there.
 
 These checks catch broken or hostile updates that would otherwise poison a FedAvg mean; robust aggregators
 (``strategy.name = "fedmedian"`` or ``"fedtrimmedavg"``) bound the influence of the subtler ones.
@@ -21,24 +24,10 @@ import statistics
 from dataclasses import dataclass
 
 import torch
-from flwr.app import MetricRecord
 
 from common.config import ValidationSection
 
 _TINY = 1e-12  # the median of updates that did not move at all still bounds the others
-
-
-class UpdateRejected(ValueError):
-    """A hospital's reply is unusable; the message says why without quoting its content."""
-
-
-def check_metrics(metrics: MetricRecord) -> None:
-    """Raise UpdateRejected unless every metric is a finite int or float."""
-    for key, value in metrics.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise UpdateRejected(f"metric {key!r} is a {type(value).__name__}, expected a scalar")
-        if not math.isfinite(value):
-            raise UpdateRejected(f"metric {key!r} is not finite")
 
 
 def update_norm(update: dict[str, torch.Tensor], reference: dict[str, torch.Tensor]) -> float:
@@ -72,3 +61,14 @@ class NormOutlierRule:
                     rejected[node] = (f"update norm {norm:.4g} is over {self.factor:g}x the median of the other "
                                       f"replies ({bar / self.factor:.4g})")
         return rejected
+
+    def step_excess(self, step: float, norms: list[float]) -> str | None:
+        """Why an aggregate's step breaks the rule, None if it does not. ``norms``: the accepted updates' sizes
+        where the aggregate is a weighted mean of them (empty: only the absolute bound applies)."""
+        if self.max_norm and step > self.max_norm:
+            return f"step {step:.4g} exceeds validation.max-update-norm={self.max_norm:g}"
+        if self.factor and norms:
+            median = max(statistics.median(norms), _TINY)
+            if step > self.factor * median:
+                return f"step {step:.4g} is over {self.factor:g}x the median accepted update ({median:.4g})"
+        return None

@@ -12,7 +12,8 @@ from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, Re
 
 from client.outbox import OutboxError, check_reply
 from common import wire
-from server.validation import NormOutlierRule, UpdateRejected, check_metrics
+from server.inbox import ReplyRefused, check_numbers
+from server.validation import NormOutlierRule
 from tests.federation_harness import LocalGrid, make_hospitals, run_federation, tiny_config
 
 # -- the rules on their own ---------------------------------------------------------------------------------
@@ -31,9 +32,9 @@ def test_norm_rule_absolute_bound_and_off_switch():
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), [1.0, 2.0]])
 def test_metrics_must_be_finite_scalars(value):
-    with pytest.raises(UpdateRejected, match="loss"):
-        check_metrics(MetricRecord({"loss": value}))
-    check_metrics(MetricRecord({"loss": 1.5, "num-examples": 3}))
+    with pytest.raises(ReplyRefused, match="loss"):
+        check_numbers("metric", MetricRecord({"loss": value}))
+    check_numbers("metric", MetricRecord({"loss": 1.5, "num-examples": 3}))
 
 
 def test_outbox_refuses_text_and_non_adapter_tensors():
@@ -61,7 +62,8 @@ def _forged(message: Message, state: dict[str, torch.Tensor] | None = None, *, r
     """A reply built from the message itself, without training: cheap stand-in for a broken or hostile node."""
     arrays = record if record is not None else wire.encode(state, "float16")
     content = RecordDict({"arrays": arrays, "metrics": MetricRecord(metrics or {"num-examples": 10, "train-loss": 1.0}),
-                          "hospital": ConfigRecord({"hospital-id": f"node-{message.metadata.dst_node_id}"})})
+                          "hospital": ConfigRecord({"hospital-id": f"node-{message.metadata.dst_node_id}"}),
+                          "data-card": ConfigRecord({"data.split.conversations.train": 10})})
     return Message(content, reply_to=message)
 
 

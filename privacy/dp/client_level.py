@@ -46,19 +46,21 @@ from flwr.supercore.differential_privacy import KEY_CLIPPING_NORM, KEY_NORM_BIT,
 
 from common.config import ConfigError, RunConfig
 
-# The train metric every hospital reports as its aggregation weight under client-level DP (always 1).
+# The weight metric when hospitals are not weighed by their examples: 1 under client-level DP and
+# strategy.weighting=uniform; the coordinator sets it on every reply it accepts (server/inbox.py).
 UNIFORM_WEIGHT = "client-level-weight"
 
 
 def aggregation_weight_key(cfg: RunConfig) -> str:
-    """The train metric the strategy weighs hospitals by: examples, or the same weight under client-level DP."""
-    return "num-examples" if cfg.dp.client_level == "none" else UNIFORM_WEIGHT
+    """The train metric the strategy weighs hospitals by: examples, or a weight the coordinator sets itself
+    (the same for all under client-level DP and strategy.weighting=uniform, capped examples under 'capped')."""
+    return "num-examples" if cfg.dp.client_level == "none" and cfg.strategy.weighting == "examples" else UNIFORM_WEIGHT
 
 
 def client_weight_metric(cfg: RunConfig) -> dict[str, int]:
     """What a hospital adds to its train and evaluate metrics so ``aggregation_weight_key`` finds its weight
-    (Flower checks every reply for the strategy's weight key, in evaluation too)."""
-    return {} if cfg.dp.client_level == "none" else {UNIFORM_WEIGHT: 1}
+    (Flower checks every reply for the strategy's weight key, in evaluation too; SecAgg+ weighs by it)."""
+    return {} if aggregation_weight_key(cfg) == "num-examples" else {UNIFORM_WEIGHT: 1}
 
 
 def held_out_metrics_by_examples(records: list[RecordDict], weight_key: str) -> MetricRecord:
