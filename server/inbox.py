@@ -56,7 +56,10 @@ REQUIRED = {"train": ("arrays", "metrics", "hospital", "data-card"), "evaluate":
 # A CP example is a packed window of at least one token, so the split's tokens bound the windows.
 CARD_COUNTS = {"cp": "data.tokens.cp.{split}", "ift": "data.split.conversations.{split}",
                "ha": "data.split.preferences.{split}"}
-_EXCEPTION = re.compile(r"<class '(?:[A-Za-z_][\w]*\.)*([A-Za-z_]\w*)'>|([A-Za-z_]\w*):")
+# An error reply's exception class, in Flower's deployment form "<class 'pkg.Name'>:<'text'>" or a traceback's
+# "pkg.Name: text" line; and the refusals a hospital states on purpose, kept in the coordinator's own words.
+_EXCEPTION = re.compile(r"<class '(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*)'>|^(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*): ", re.M)
+KNOWN_REFUSALS = ("privacy budget spent",)
 
 
 class ReplyRefused(ValueError):
@@ -79,9 +82,11 @@ class Admitted:
 
 def error_summary(error: Error) -> str:
     """An error reply's code and exception class, without its free text (which a hospital wrote)."""
-    found = _EXCEPTION.match(error.reason or "")
+    reason = error.reason or ""
+    found = _EXCEPTION.search(reason)
     name = next((g for g in found.groups() if g), None) if found else None
-    return f"error code {int(error.code)}" + (f" ({name})" if name else "")
+    known = [phrase for phrase in KNOWN_REFUSALS if phrase in reason]
+    return f"error code {int(error.code)}" + (f" ({name})" if name else "") + "".join(f": {k}" for k in known)
 
 
 def _number(where: str, key: str, value) -> int | float:
