@@ -21,7 +21,7 @@ from privacy.secagg import check_compatible
 from server.checkpoint import Checkpointer
 from server.inbox import Inbox, ReplyRefused, error_summary
 from server.validation import NormOutlierRule
-from tests.federation_harness import LocalGrid, make_hospitals, run_federation, tiny_config
+from tests.federation_harness import CrashedFederation, LocalGrid, make_hospitals, run_federation, tiny_config
 
 CANARY = "Zebulon Quillfeather MRN 99887766"
 CARD = {"data.split.conversations.train": 20}
@@ -327,3 +327,24 @@ def test_an_error_reply_keeps_its_code_and_exception_class_but_not_its_text():
 def test_secure_aggregation_refuses_capped_weights():
     with pytest.raises(ConfigError, match="capped"):
         check_compatible(RunConfig.from_flat({"secagg.enabled": True, "strategy.weighting": "capped"}))
+
+
+@pytest.mark.slow
+def test_a_resumed_coordinator_keeps_each_hospital_id_bound_to_its_node(tmp_path, tiny_model_dir):
+    hospitals = make_hospitals(tmp_path / "hospitals", count=2)
+    cfg = tiny_config(tiny_model_dir, tmp_path / "runs")
+    with pytest.raises(CrashedFederation):
+        run_federation(cfg, LocalGrid(hospitals, crash_at_round=2))
+    # After the restart a third node claims hospital-0 before anyone else has spoken in round 2.
+    grid = LocalGrid(hospitals + [tmp_path / "unused"])
+    grid.contexts = {3: grid.contexts[3], **grid.contexts}  # delivered first
+    grid.faults[(2, "hospital-2")] = _fault(lambda m: _train_reply(m, hospital={"hospital-id": "hospital-0"}),
+                                            lambda m: _eval_reply(m, hospital="hospital-0"))
+    run_federation(cfg, grid)
+
+    rows = [json.loads(line) for line in (tmp_path / "runs/default/metrics.jsonl").read_text().splitlines()]
+    assert [r["server_round"] for r in rows] == [1, 2]
+    assert sorted((node, reason.split(":")[0]) for node, reason in rows[1]["rejected"]) == [
+        (3, "evaluate"), (3, "train")]
+    assert all("which node 1 holds" in reason for _, reason in rows[1]["rejected"])
+    assert set(rows[1]["hospitals"]) == {"hospital-0", "hospital-1"}
