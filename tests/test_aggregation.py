@@ -23,14 +23,17 @@ def _reply(federation, value: float, examples: int, hospital: str, dtype: str = 
     state = {k: torch.full_like(v, value) for k, v in federation.global_state.items()}
     content = RecordDict({"arrays": wire.encode(state, dtype),
                           "metrics": MetricRecord({"num-examples": examples, "train-loss": value}),
-                          "hospital": ConfigRecord({"hospital-id": hospital})})
-    return Message(content=content, dst_node_id=0, message_type=MessageType.TRAIN)
+                          "hospital": ConfigRecord({"hospital-id": hospital}),
+                          "data-card": ConfigRecord({"data.split.conversations.train": examples})})
+    # Each hospital replies from its own node: the coordinator binds a hospital id to one node.
+    request = Message(content=RecordDict(), dst_node_id=ord(hospital), message_type=MessageType.TRAIN)
+    return Message(content=content, reply_to=request)
 
 
 def _aggregate(federation, strategy_name: str, replies, **strategy_cfg):
     cfg = federation.cfg.replace(**{"strategy.name": strategy_name, **strategy_cfg})
     record = RoundRecord(1, "ift", 0)
-    accepted = federation._accept(replies, record, with_arrays=True)
+    accepted = federation._accept(replies, record, federation.schedule.stages[0], "train")
     arrays, metrics = build_strategy(cfg.strategy).aggregate_train(1, accepted)
     return from_arrayrecord(arrays), metrics, record
 
