@@ -19,6 +19,7 @@ from common.config import ConfigError, RunConfig
 from common.stages import build_schedule
 from privacy.secagg import check_compatible
 from server.checkpoint import Checkpointer
+from server.federation import Federation, RoundRecord, from_arrayrecord
 from server.inbox import Inbox, ReplyRefused, error_summary
 from server.validation import NormOutlierRule
 from tests.federation_harness import CrashedFederation, LocalGrid, make_hospitals, run_federation, tiny_config
@@ -348,3 +349,20 @@ def test_a_resumed_coordinator_keeps_each_hospital_id_bound_to_its_node(tmp_path
         (3, "evaluate"), (3, "train")]
     assert all("which node 1 holds" in reason for _, reason in rows[1]["rejected"])
     assert set(rows[1]["hospitals"]) == {"hospital-0", "hospital-1"}
+
+
+@pytest.mark.parametrize(("weighting", "expected"), [("examples", 2.5), ("uniform", 2.0), ("capped", 2.0)])
+def test_the_strategy_weighs_by_the_coordinators_weight(tiny_model_dir, tmp_path, flower_task, weighting, expected):
+    cfg = tiny_config(tiny_model_dir, tmp_path, **{"strategy.weighting": weighting, "strategy.max-examples": 1
+                                                   if weighting == "capped" else 0})
+    federation = Federation(cfg, grid=None)
+    replies = []
+    for value, examples, node in ((1.0, 1, 1), (3.0, 3, 2)):  # 1.0 and 3.0 are exact in float16
+        state = {k: torch.full_like(v, value) for k, v in federation.global_state.items()}
+        request = Message(RecordDict(), dst_node_id=node, message_type="train")
+        replies.append(_train_reply(request, arrays=wire.encode(state, "float16"),
+                                    metrics={"num-examples": examples, "train-loss": value},
+                                    hospital={"hospital-id": f"h{node}"}, card={"data.split.conversations.train": 3}))
+    accepted = federation._accept(replies, RoundRecord(1, "ift", 0), federation.schedule.stages[0], "train")
+    arrays, _ = federation.strategies[0].aggregate_train(1, accepted)
+    assert all(torch.equal(t, torch.full_like(t, expected)) for t in from_arrayrecord(arrays).values())
