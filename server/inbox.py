@@ -40,7 +40,7 @@ from common import wire
 from common.config import PATH_NAME, RunConfig
 from common.stages import Stage
 
-KEY = re.compile(r"[a-z0-9][a-z0-9._-]{0,95}")  # a metric or data-card key: an identifier, not text
+KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")  # a metric or data-card key: an identifier, not text
 MAX_KEYS = 512
 MAX_VALUE = 1e15  # larger than any honest count (bytes, tokens) and small enough that sums stay finite
 MAX_RANK = 1024  # adapter.rank's own bound

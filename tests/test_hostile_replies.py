@@ -20,7 +20,7 @@ from common.stages import build_schedule
 from privacy.secagg import check_compatible
 from server.checkpoint import Checkpointer
 from server.federation import Federation, RoundRecord, from_arrayrecord
-from server.inbox import Inbox, ReplyRefused, error_summary
+from server.inbox import Inbox, ReplyRefused, check_numbers, error_summary
 from server.validation import NormOutlierRule
 from tests.federation_harness import CrashedFederation, LocalGrid, make_hospitals, run_federation, tiny_config
 
@@ -366,3 +366,11 @@ def test_the_strategy_weighs_by_the_coordinators_weight(tiny_model_dir, tmp_path
     accepted = federation._accept(replies, RoundRecord(1, "ift", 0), federation.schedule.stages[0], "train")
     arrays, _ = federation.strategies[0].aggregate_train(1, accepted)
     assert all(torch.equal(t, torch.full_like(t, expected)) for t in from_arrayrecord(arrays).values())
+
+
+def test_honest_data_card_and_metric_names_pass():
+    card = {"data.identifiers.PERSON": 3, "data.identifiers.DATE_TIME": 2, "data.bad-input.malformed-json": 1,
+            "data.split.conversations.train": 40, "data.tokens.cp.heldout": 900, "data.identifiers.residual-rate": 0.0}
+    assert check_numbers("data-card field", ConfigRecord(card)) == card
+    metrics = {"num-examples": 4, "dp-epsilon": 1.5, "norm_bit": 1, "eval-answer-accuracy": 0.5, "peak-rss-mb": 512.0}
+    assert check_numbers("metric", MetricRecord(metrics)) == metrics
