@@ -31,7 +31,7 @@ from common.logs import get_logger
 from common.model import LoadedModel, shared_adapter_model
 from common.stages import Stage, build_schedule
 from privacy.dp import STATE_KEY as DP_STATE_KEY
-from privacy.dp import DPStep, LedgerEntry, PrivacyAccount, count_units
+from privacy.dp import DPStep, LedgerEntry, PrivacyAccount, PrivacyLedger, count_units
 from privacy.dp.client_level import client_weight_metric, clip_update
 from privacy.secagg import secagg_mod
 
@@ -140,7 +140,12 @@ class RoundJob:
         account = PrivacyAccount.for_hospital(self.cfg.dp, self.cfg.run.name, self.hospital.data_dir,
                                               context.state.get(DP_STATE_KEY))
         entry, step = account.next_round(self.server_round, stage, num_units, self.dp_plan(loaded))
-        self.hospital.policy.check_noise(step.noise_multiplier, self.hospital.hospital_id)
+        policy = self.hospital.policy
+        policy.check_noise(step.noise_multiplier, self.hospital.hospital_id)
+        if policy.dp_max_total_epsilon:  # every run's ledger: a new run.name is no fresh budget
+            others = sum(PrivacyLedger.load(p).epsilon() for p in sorted(account.path.parent.glob("*.json"))
+                         if p != account.path)
+            policy.check_total_epsilon(others, account.ledger.epsilon([entry]), self.hospital.hospital_id)
         return account, entry, step
 
     def dp_plan(self, loaded: LoadedModel) -> list[tuple[float, int]]:

@@ -52,6 +52,9 @@ class HospitalPolicy:
     dp_required: bool = option(False, "Sample-level DP must be on (dp.enabled=true).")
     dp_max_epsilon: float = option(0.0, "Under DP, the largest dp.target-epsilon accepted (then 0, no limit, is "
                                    "refused); 0: no cap.", min=0.0)
+    dp_max_total_epsilon: float = option(0.0, "Under DP, the largest ε this hospital spends over all runs together "
+                                         "(each run's ε from its ledger, summed: basic composition, an upper "
+                                         "bound), so a new run.name is no fresh budget; 0: no cap.", min=0.0)
     dp_max_delta: float = option(1e-5, "Under DP, the largest dp.delta accepted.", min=0.0, max=0.1)
     dp_min_noise_multiplier: float = option(0.0, "Under DP, the least noise multiplier σ the hospital trains "
                                             "with, fixed or calibrated.", min=0.0)
@@ -167,6 +170,12 @@ class HospitalPolicy:
             _refuse_if(hospital_id, [f"DP noise multiplier σ={noise_multiplier:.4g} is below the policy's "
                                      f"{self.dp_min_noise_multiplier:g}"])
 
+    def check_total_epsilon(self, other_runs: float, this_run: float, hospital_id: str) -> None:
+        """Refuse a round after which ε over all runs at this hospital (summed) would pass the policy's cap."""
+        if self.dp_max_total_epsilon and other_runs + this_run > self.dp_max_total_epsilon + 1e-3:
+            _refuse_if(hospital_id, [f"ε over all runs would reach {other_runs + this_run:.3f} ({other_runs:.3f} in "
+                                     f"earlier runs), above the policy's {self.dp_max_total_epsilon:g}"])
+
 
 def _refuse_if(hospital_id: str, reasons: list[str]) -> None:
     """Log the refusal at the hospital and raise it: Flower returns it to the coordinator as the round error."""
@@ -194,3 +203,7 @@ def reference_markdown() -> str:
     for f in dataclasses.fields(HospitalPolicy):
         lines.append(f"| `{_key(f.name)}` | `{f.default}` | {f.metadata['doc']} |")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(reference_markdown())  # the table in docs/deployment.md

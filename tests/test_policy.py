@@ -138,4 +138,20 @@ def test_a_message_with_resume_false_never_resets_the_privacy_ledger(tmp_path, m
 
 def test_the_deployment_guide_lists_every_policy_key():
     guide = (Path(__file__).parents[1] / "docs" / "deployment.md").read_text()
-    assert reference_markdown() in guide
+    assert reference_markdown() in guide, "regenerate the table with: python -m client.policy"
+
+
+def test_a_new_run_name_is_no_fresh_budget_under_a_total_cap(tmp_path, monkeypatch, flower_task):
+    monkeypatch.setattr(client_app.RoundJob, "dp_plan", lambda self, loaded: [(0.1, 12)])
+    data, policy_file = tmp_path / "data", tmp_path / "policy.toml"
+    node = {"data-dir": str(data), "policy-file": str(policy_file)}
+    cfg = DEFAULTS.replace(**{"dp.enabled": True, "dp.noise-multiplier": 1.0, "run.name": "first"})
+    spent = PrivacyAccount.for_hospital(cfg.dp, "first", data).record(LedgerEntry(1, "ift", 1.0, 0.1, 12))
+    policy_file.write_text(f"dp-max-total-epsilon = {2 * spent + 0.01}\n")  # room for one more such round
+    second = cfg.replace(**{"run.name": "second"})
+    job = client_app.RoundJob.from_message(_message(second), _context(node))
+    account, entry, _ = job.privacy_account(_context(node), None, job.stage, 40)
+    account.record(entry)
+    job = client_app.RoundJob.from_message(_message(cfg.replace(**{"run.name": "third"})), _context(node))
+    with pytest.raises(PolicyRefused, match=r"ε over all runs would reach .* above the policy's"):
+        job.privacy_account(_context(node), None, job.stage, 40)

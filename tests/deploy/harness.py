@@ -34,6 +34,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def outside_address() -> str | None:
+    """This machine's address on its network, if it has one: what a hospital (or a stranger) connects from."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.254", 9))  # no packet is sent: this only picks the outgoing interface
+        except OSError:
+            return None
+        address = s.getsockname()[0]
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
 def stage_app(out: Path) -> Path:
     """The app as ``flwr run`` ships it, with every RunConfig key overridable and the auditing ServerApp."""
     out.mkdir(parents=True)
@@ -51,19 +62,32 @@ def stage_app(out: Path) -> Path:
 
 @dataclass
 class LocalDeployment:
+    """The coordinator's SuperLink (``server.superlink``) listening on every interface: SuperNodes (and
+    strangers) reach it at ``public_host`` (the machine's network address where it has one), the
+    coordinator's ``flwr`` on 127.0.0.1."""
+
     root: Path
     port: int = field(default_factory=free_port)
     processes: list[subprocess.Popen] = field(default_factory=list)
+    public_host: str = field(default_factory=lambda: outside_address() or "127.0.0.1")
 
     def __post_init__(self) -> None:
         self.keys = self.root / "keys"
         self.ca = create_ca(self.keys)
-        self.server_cert, self.server_key = create_server_certificate(self.ca, self.keys, ["127.0.0.1"])
-        self.flwr_home = self.root / "coordinator-flwr"
-        self.flwr_home.mkdir(parents=True)
-        (self.flwr_home / "config.toml").write_text(tomli_w.dumps({"superlink": {
+        self.server_cert, self.server_key = create_server_certificate(self.ca, self.keys, [self.public_host])
+        self.flwr_home = self.flwr_home_for("coordinator-flwr", "127.0.0.1")
+        # The hospitals' synthetic data is not de-identified in these tests: their policy must allow that.
+        self.policy_file = self.root / "hospital-policy.toml"
+        self.policy_file.write_text("deid-required = false\n")
+
+    def flwr_home_for(self, name: str, host: str) -> Path:
+        """A Flower home whose one connection is the SuperLink at ``host`` over TLS (all a hospital has)."""
+        home = self.root / name
+        home.mkdir(parents=True)
+        (home / "config.toml").write_text(tomli_w.dumps({"superlink": {
             "default": CONNECTION,
-            CONNECTION: {"address": f"127.0.0.1:{self.port}", "root-certificates": str(self.ca.cert_file)}}}))
+            CONNECTION: {"address": f"{host}:{self.port}", "root-certificates": str(self.ca.cert_file)}}}))
+        return home
 
     # -- processes ---------------------------------------------------------------------------------
 
@@ -84,10 +108,13 @@ class LocalDeployment:
 
     def start_superlink(self) -> None:
         self.superlink_log = self.root / "superlink.log"
-        self._start([self._bin("flower-superlink"), "--ssl-ca-certfile", str(self.ca.cert_file),
+        # `python -m server.superlink` from this checkout, without putting it on the path of the apps it starts.
+        launcher = f"import sys; sys.path.insert(0, {str(REPO)!r}); from server.superlink import main; main()"
+        self._start([sys.executable, "-c", launcher, "--ssl-ca-certfile", str(self.ca.cert_file),
                      "--ssl-certfile", str(self.server_cert), "--ssl-keyfile", str(self.server_key),
                      "--enable-supernode-auth", "--database", str(self.root / "superlink.db"),
-                     "--host", "127.0.0.1", "--port", str(self.port), "--disable-runtime-dependency-installation"],
+                     "--host", "0.0.0.0" if self.public_host != "127.0.0.1" else "127.0.0.1", "--port", str(self.port),
+                     "--disable-runtime-dependency-installation"],
                     self.superlink_log, self.flwr_home)
         self.wait_for_log(self.superlink_log, "Application startup complete")
 
@@ -99,8 +126,9 @@ class LocalDeployment:
 
     def start_supernode(self, name: str, private_key: Path | None, data_dir: Path, *, tls: bool = True,
                         max_wait: float | None = None) -> subprocess.Popen:
-        args = [self._bin("flower-supernode"), "--superlink", f"127.0.0.1:{self.port}", "--port", str(free_port()),
-                "--node-config", f'data-dir="{data_dir}" hospital-id="{name}"']
+        args = [self._bin("flower-supernode"), "--superlink", f"{self.public_host}:{self.port}",
+                "--port", str(free_port()),
+                "--node-config", f'data-dir="{data_dir}" hospital-id="{name}" policy-file="{self.policy_file}"']
         args += ["--root-certificates", str(self.ca.cert_file)] if tls else ["--insecure"]
         if private_key is not None:
             args += ["--auth-supernode-private-key", str(private_key)]
@@ -108,10 +136,11 @@ class LocalDeployment:
             args += ["--max-retries", "1", "--max-wait-time", str(max_wait)]
         return self._start(args, self.root / f"{name}.log", self.root / f"{name}-flwr")
 
-    def flwr(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        result = subprocess.run([self._bin("flwr"), *args], env=self.env(self.flwr_home), cwd=self.root,
+    def flwr(self, *args: str, timeout: float = 60, home: Path | None = None,
+             check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run([self._bin("flwr"), *args], env=self.env(home or self.flwr_home), cwd=self.root,
                                 capture_output=True, text=True, timeout=timeout)
-        if result.returncode != 0:
+        if check and result.returncode != 0:
             raise RuntimeError(f"flwr {' '.join(args[:2])} failed ({result.returncode}): {result.stdout[-2000:]}"
                                f"{result.stderr[-2000:]}")
         return result
