@@ -233,6 +233,16 @@ def test_dangling_and_looping_links_and_fifos_are_named_never_opened(tmp_path, m
 
 
 @pytest.mark.timeout(30)
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can make a device file")
+def test_a_device_file_in_the_folder_is_named_never_opened(tmp_path):
+    (tmp_path / "notes.jsonl").write_bytes(notes_bytes(3))
+    os.mknod(tmp_path / "tape_notes.jsonl", stat.S_IFCHR | 0o600, os.makedev(1, 5))  # what /dev/zero is
+    with pytest.raises(DataError, match=r"tape_notes.jsonl: not-a-regular-file"):
+        prepare_hospital_data(tmp_path, cfg("strict"))
+    assert len(prepare_hospital_data(tmp_path, cfg("lenient")).train.notes) == 3
+
+
+@pytest.mark.timeout(30)
 def test_a_fifo_named_in_a_manifest_and_an_unreadable_file_are_named(tmp_path):
     (tmp_path / "notes.jsonl").write_bytes(notes_bytes(3))
     os.mkfifo(tmp_path / "pipe.jsonl")

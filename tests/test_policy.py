@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import stat
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,8 @@ def test_a_message_with_resume_false_never_resets_the_privacy_ledger(tmp_path, m
     again = client_app.RoundJob.from_message(_message(cfg), _context(node))
     restored, _, _ = again.privacy_account(_context(node), None, again.stage, 40)
     assert restored.ledger.steps == 12 and math.isclose(restored.ledger.epsilon(), spent)
+    assert stat.S_IMODE(account.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(account.path.parent.stat().st_mode) == 0o700
 
 
 def test_the_deployment_guide_lists_every_policy_key():
