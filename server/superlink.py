@@ -45,9 +45,12 @@ class CoordinatorOnly:
         if path.startswith(FLEET_PREFIX):
             return True
         try:
-            return client_host is not None and ipaddress.ip_address(client_host) in self.allowed
+            address = ipaddress.ip_address(client_host) if client_host is not None else None
         except ValueError:
             return False
+        # A dual-stack listener reports an IPv4 peer as ::ffff:a.b.c.d.
+        mapped = getattr(address, "ipv4_mapped", None)
+        return (mapped or address) in self.allowed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):

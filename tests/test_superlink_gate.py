@@ -39,3 +39,9 @@ def test_coordinator_addresses_must_be_ip_addresses(capsys):
     gate = CoordinatorOnly(app=None, coordinator_addresses=["10.0.0.5"])
     assert gate.admits("/v1/control/x", "10.0.0.5") and not gate.admits("/v1/control/x", "10.0.0.6")
     assert not gate.admits("/v1/control/x", None) and not gate.admits("/v1/control/x", "testclient")
+
+
+def test_a_dual_stack_listener_sees_ipv4_coordinators_as_mapped_addresses():
+    gate = CoordinatorOnly(app=None, coordinator_addresses=["127.0.0.1"])
+    assert gate.admits("/v1/control/x", "::ffff:127.0.0.1")
+    assert not gate.admits("/v1/control/x", "::1") and not gate.admits("/v1/control/x", "::ffff:127.0.0.2")

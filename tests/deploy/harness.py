@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -34,15 +35,50 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def outside_address() -> str | None:
-    """This machine's address on its network, if it has one: what a hospital (or a stranger) connects from."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+class HospitalSide:
+    """A TCP relay that stands in for the hospitals' machines without sending traffic off loopback.
+
+    It listens on 127.0.0.1 and opens each upstream connection from ``source`` (another address of
+    127.0.0.0/8), so the SuperLink sees the hospitals and strangers at an address that is not the
+    coordinator's, as it would on a real network. TLS passes through untouched.
+    """
+
+    def __init__(self, upstream_port: int, source: str = "127.0.0.2") -> None:
+        self.upstream_port, self.source = upstream_port, source
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                downstream, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), source_address=(self.source, 0))
+            except OSError:  # the SuperLink is down (a test of reconnection, or teardown): as a dropped link
+                downstream.close()
+                continue
+            for a, b in ((downstream, upstream), (upstream, downstream)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
         try:
-            s.connect(("192.0.2.254", 9))  # no packet is sent: this only picks the outgoing interface
+            while data := src.recv(65536):
+                dst.sendall(data)
         except OSError:
-            return None
-        address = s.getsockname()[0]
-    return None if address.startswith("127.") or address == "0.0.0.0" else address
+            pass
+        finally:
+            for sock in (src, dst):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.listener.close()
 
 
 def stage_app(out: Path) -> Path:
@@ -62,31 +98,31 @@ def stage_app(out: Path) -> Path:
 
 @dataclass
 class LocalDeployment:
-    """The coordinator's SuperLink (``server.superlink``) listening on every interface: SuperNodes (and
-    strangers) reach it at ``public_host`` (the machine's network address where it has one), the
-    coordinator's ``flwr`` on 127.0.0.1."""
+    """The coordinator's SuperLink (``server.superlink``) on 127.0.0.1, the coordinator's address: its
+    ``flwr`` connects directly, while SuperNodes and strangers connect through ``HospitalSide`` and so
+    arrive from 127.0.0.2, as from another machine."""
 
     root: Path
     port: int = field(default_factory=free_port)
     processes: list[subprocess.Popen] = field(default_factory=list)
-    public_host: str = field(default_factory=lambda: outside_address() or "127.0.0.1")
 
     def __post_init__(self) -> None:
         self.keys = self.root / "keys"
         self.ca = create_ca(self.keys)
-        self.server_cert, self.server_key = create_server_certificate(self.ca, self.keys, [self.public_host])
-        self.flwr_home = self.flwr_home_for("coordinator-flwr", "127.0.0.1")
+        self.server_cert, self.server_key = create_server_certificate(self.ca, self.keys, ["127.0.0.1"])
+        self.hospital_side = HospitalSide(self.port)
+        self.flwr_home = self.flwr_home_for("coordinator-flwr", self.port)
         # The hospitals' synthetic data is not de-identified in these tests: their policy must allow that.
         self.policy_file = self.root / "hospital-policy.toml"
         self.policy_file.write_text("deid-required = false\n")
 
-    def flwr_home_for(self, name: str, host: str) -> Path:
-        """A Flower home whose one connection is the SuperLink at ``host`` over TLS (all a hospital has)."""
+    def flwr_home_for(self, name: str, port: int) -> Path:
+        """A Flower home whose one connection is the SuperLink at 127.0.0.1:``port`` over TLS (all a hospital has)."""
         home = self.root / name
         home.mkdir(parents=True)
         (home / "config.toml").write_text(tomli_w.dumps({"superlink": {
             "default": CONNECTION,
-            CONNECTION: {"address": f"{host}:{self.port}", "root-certificates": str(self.ca.cert_file)}}}))
+            CONNECTION: {"address": f"127.0.0.1:{port}", "root-certificates": str(self.ca.cert_file)}}}))
         return home
 
     # -- processes ---------------------------------------------------------------------------------
@@ -113,7 +149,7 @@ class LocalDeployment:
         self._start([sys.executable, "-c", launcher, "--ssl-ca-certfile", str(self.ca.cert_file),
                      "--ssl-certfile", str(self.server_cert), "--ssl-keyfile", str(self.server_key),
                      "--enable-supernode-auth", "--database", str(self.root / "superlink.db"),
-                     "--host", "0.0.0.0" if self.public_host != "127.0.0.1" else "127.0.0.1", "--port", str(self.port),
+                     "--coordinator-address", "127.0.0.1", "--host", "127.0.0.1", "--port", str(self.port),
                      "--disable-runtime-dependency-installation"],
                     self.superlink_log, self.flwr_home)
         self.wait_for_log(self.superlink_log, "Application startup complete")
@@ -126,7 +162,7 @@ class LocalDeployment:
 
     def start_supernode(self, name: str, private_key: Path | None, data_dir: Path, *, tls: bool = True,
                         max_wait: float | None = None) -> subprocess.Popen:
-        args = [self._bin("flower-supernode"), "--superlink", f"{self.public_host}:{self.port}",
+        args = [self._bin("flower-supernode"), "--superlink", f"127.0.0.1:{self.hospital_side.port}",
                 "--port", str(free_port()),
                 "--node-config", f'data-dir="{data_dir}" hospital-id="{name}" policy-file="{self.policy_file}"']
         args += ["--root-certificates", str(self.ca.cert_file)] if tls else ["--insecure"]
@@ -161,6 +197,7 @@ class LocalDeployment:
 
     def close(self) -> None:
         """SIGTERM every started process and its descendants, then SIGKILL what is left."""
+        self.hospital_side.close()
         tracked = []
         for process in self.processes:
             try:
