@@ -19,6 +19,7 @@ from flwr.clientapp import ClientApp
 
 from client.data import PreparedData, prepare_hospital_data
 from client.outbox import check_reply
+from client.policy import HospitalPolicy
 from client.stages import stage_objective
 from client.stages.reference import with_references
 from client.train import evaluate as evaluate_loss
@@ -30,7 +31,7 @@ from common.logs import get_logger
 from common.model import LoadedModel, shared_adapter_model
 from common.stages import Stage, build_schedule
 from privacy.dp import STATE_KEY as DP_STATE_KEY
-from privacy.dp import DPStep, LedgerEntry, PrivacyAccount, count_units
+from privacy.dp import DPStep, LedgerEntry, PrivacyAccount, PrivacyLedger, count_units
 from privacy.dp.client_level import client_weight_metric, clip_update
 from privacy.secagg import secagg_mod
 
@@ -45,20 +46,22 @@ class Hospital:
 
     hospital_id: str
     data_dir: Path
+    policy: HospitalPolicy  # what this hospital accepts of a run configuration (client/policy.py)
     secret_file: Path | None = None  # the hospital's de-identification secret; kept apart from the data
 
     @classmethod
     def from_context(cls, context: Context, cfg: RunConfig) -> Hospital:
         node = context.node_config
         secret = Path(str(node["deid-secret-file"])).expanduser() if "deid-secret-file" in node else None
-        if "data-dir" in node:  # a deployed hospital names its own folder
+        policy = HospitalPolicy.load(Path(str(node["policy-file"])).expanduser()) if "policy-file" in node else None
+        if "data-dir" in node:  # a deployed hospital names its own folder and runs under its own policy
             data_dir = Path(str(node["data-dir"])).expanduser()
-            return cls(str(node.get("hospital-id", data_dir.name)), data_dir, secret)
+            return cls(str(node.get("hospital-id", data_dir.name)), data_dir, policy or HospitalPolicy(), secret)
         if "partition-id" in node:  # a simulated hospital: one folder per partition under data.root
             name = f"hospital-{int(node['partition-id'])}"
-            return cls(name, Path(cfg.data.root).expanduser() / name, secret)
+            return cls(name, Path(cfg.data.root).expanduser() / name, policy or HospitalPolicy.permissive(cfg), secret)
         raise ConfigError("node config needs 'data-dir' (path of this hospital's data folder) "
-                          "and optionally 'hospital-id'")
+                          "and optionally 'hospital-id' and 'policy-file'")
 
 
 @dataclass(frozen=True)
@@ -76,12 +79,16 @@ class RoundJob:
 
     @classmethod
     def from_message(cls, msg: Message, context: Context) -> RoundJob:
-        # The coordinator is authoritative for the run configuration: it sends it with every round.
+        # The coordinator sends the run configuration with every round; the hospital's policy bounds it.
         cfg = RunConfig.from_flat(dict(msg.content["run-config"]))
+        hospital = Hospital.from_context(context, cfg)
+        cfg = hospital.policy.enforce(cfg, hospital.hospital_id)  # PolicyRefused: logged, and the round error
         config = dict(msg.content["config"])
-        return cls(cfg=cfg, stage=Stage.from_config(config), stage_index=int(config["stage-index"]),
+        stage = Stage.from_config(config)
+        hospital.policy.check_stage(stage, hospital.hospital_id)
+        return cls(cfg=cfg, stage=stage, stage_index=int(config["stage-index"]),
                    server_round=int(config["server-round"]), round_in_stage=int(config["round-in-stage"]),
-                   proximal_mu=float(config.get("proximal-mu", 0.0)), hospital=Hospital.from_context(context, cfg),
+                   proximal_mu=float(config.get("proximal-mu", 0.0)), hospital=hospital,
                    rank=_hospital_rank(context, cfg))
 
     def model(self, incoming: ArrayRecord) -> tuple[LoadedModel, dict[str, torch.Tensor]]:
@@ -129,10 +136,16 @@ class RoundJob:
                         num_units: int) -> tuple[PrivacyAccount, LedgerEntry, DPStep]:
         """The hospital's privacy ledger (kept in ``context.state`` between rounds and in its own file) and
         this round's DP-SGD steps, admitted against the budget (``PrivacyBudgetExhausted`` once spent)."""
+        # Never reset by the coordinator (run.resume=false included): spent ε stays spent.
         account = PrivacyAccount.for_hospital(self.cfg.dp, self.cfg.run.name, self.hospital.data_dir,
-                                              context.state.get(DP_STATE_KEY),
-                                              fresh=self.server_round == 1 and not self.cfg.run.resume)
+                                              context.state.get(DP_STATE_KEY))
         entry, step = account.next_round(self.server_round, stage, num_units, self.dp_plan(loaded))
+        policy = self.hospital.policy
+        policy.check_noise(step.noise_multiplier, self.hospital.hospital_id)
+        if policy.dp_max_total_epsilon:  # every run's ledger: a new run.name is no fresh budget
+            others = sum(PrivacyLedger.load(p).epsilon() for p in sorted(account.path.parent.glob("*.json"))
+                         if p != account.path)
+            policy.check_total_epsilon(others, account.ledger.epsilon([entry]), self.hospital.hospital_id)
         return account, entry, step
 
     def dp_plan(self, loaded: LoadedModel) -> list[tuple[float, int]]:

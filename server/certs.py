@@ -10,7 +10,9 @@ and ``<name>.pub`` (the public key the coordinator registers with ``flwr superno
 authenticates SuperNodes with NIST elliptic-curve keys in OpenSSH format; we use P-384.
 
 The ``cryptography`` package does the cryptography; this module only picks safe defaults and file names.
-Private keys are written with mode 0600.
+Private keys are written atomically with mode 0600 (whatever mode an earlier file had), no file is
+replaced without ``--force`` (a silently regenerated ``ca.key`` orphans every certificate it signed), and
+a node name is a plain file name, so nothing is written outside ``--out``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import ipaddress
-import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from common.config import ConfigError, check_path_name
+from common.private_files import write_private
 
 CURVE = ec.SECP384R1()
 LOOPBACK = ("127.0.0.1", "localhost")
@@ -44,11 +49,15 @@ class CertificateAuthority:
         return cert, key
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
+def _write_pair(public: tuple[Path, bytes], private: tuple[Path, bytes], force: bool) -> None:
+    """Write a public file and its private key (0600); ``FileExistsError`` if either exists, unless ``force``."""
+    if not force and (existing := [str(p) for p, _ in (public, private) if p.exists() or p.is_symlink()]):
+        raise FileExistsError(f"{' and '.join(existing)} already exist(s); pass --force to replace "
+                              "(certificates and keys made from the old one stop working)")
+    public[0].parent.mkdir(parents=True, exist_ok=True)
+    write_private(private[0], private[1], replace=force)
+    write_private(public[0], public[1], replace=force)
+    public[0].chmod(0o644)  # public: hospitals and the coordinator read it
 
 
 def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -61,7 +70,8 @@ def _validity(days: int) -> tuple[datetime.datetime, datetime.datetime]:
     return now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=days)
 
 
-def create_ca(out_dir: Path, *, common_name: str = "medfed federation CA", days: int = 3650) -> CertificateAuthority:
+def create_ca(out_dir: Path, *, common_name: str = "medfed federation CA", days: int = 3650,
+              force: bool = False) -> CertificateAuthority:
     """Write ``ca.crt`` and ``ca.key`` into ``out_dir``."""
     key = ec.generate_private_key(CURVE)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
@@ -74,10 +84,8 @@ def create_ca(out_dir: Path, *, common_name: str = "medfed federation CA", days:
                                          key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .sign(key, hashes.SHA384()))
-    out_dir.mkdir(parents=True, exist_ok=True)
     ca = CertificateAuthority(out_dir / "ca.crt", out_dir / "ca.key")
-    ca.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    _write_private(ca.key_file, _pem_key(key))
+    _write_pair((ca.cert_file, cert.public_bytes(serialization.Encoding.PEM)), (ca.key_file, _pem_key(key)), force)
     return ca
 
 
@@ -92,7 +100,7 @@ def _subject_alt_names(hosts: list[str]) -> list[x509.GeneralName]:
 
 
 def create_server_certificate(ca: CertificateAuthority, out_dir: Path, hosts: list[str], *,
-                              days: int = 825) -> tuple[Path, Path]:
+                              days: int = 825, force: bool = False) -> tuple[Path, Path]:
     """Write ``server.crt``/``server.key`` signed by ``ca``, valid for ``hosts`` and loopback."""
     ca_cert, ca_key = ca.load()
     key = ec.generate_private_key(CURVE)
@@ -106,21 +114,20 @@ def create_server_certificate(ca: CertificateAuthority, out_dir: Path, hosts: li
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA384()))
-    out_dir.mkdir(parents=True, exist_ok=True)
     cert_file, key_file = out_dir / "server.crt", out_dir / "server.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    _write_private(key_file, _pem_key(key))
+    _write_pair((cert_file, cert.public_bytes(serialization.Encoding.PEM)), (key_file, _pem_key(key)), force)
     return cert_file, key_file
 
 
-def create_node_keys(out_dir: Path, name: str) -> tuple[Path, Path]:
+def create_node_keys(out_dir: Path, name: str, *, force: bool = False) -> tuple[Path, Path]:
     """Write ``<name>`` (OpenSSH EC private key) and ``<name>.pub`` (its public key) for one SuperNode."""
+    check_path_name("node name", name)
     key = ec.generate_private_key(CURVE)
     private_file, public_file = out_dir / name, out_dir / f"{name}.pub"
-    _write_private(private_file, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                                                   serialization.NoEncryption()))
-    public_file.write_bytes(key.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                                          serialization.PublicFormat.OpenSSH) + f" {name}\n".encode())
+    _write_pair((public_file, key.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                                            serialization.PublicFormat.OpenSSH) + f" {name}\n".encode()),
+                (private_file, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                                 serialization.NoEncryption())), force)
     return private_file, public_file
 
 
@@ -138,19 +145,24 @@ def main(argv: list[str] | None = None) -> None:
     node.add_argument("--name", required=True, help="file name of the key pair, e.g. the hospital id")
     for sub in (ca, server, node):
         sub.add_argument("--out", type=Path, required=True, help="folder to write into")
+        sub.add_argument("--force", action="store_true", help="replace files that already exist")
     args = parser.parse_args(argv)
 
-    if args.command == "ca":
-        written = create_ca(args.out, days=args.days)
-        print(f"wrote {written.cert_file} and {written.key_file} (keep the key offline)")
-    elif args.command == "server":
-        ca_dir = args.ca_dir or args.out
-        cert_file, key_file = create_server_certificate(
-            CertificateAuthority(ca_dir / "ca.crt", ca_dir / "ca.key"), args.out, args.host, days=args.days)
-        print(f"wrote {cert_file} and {key_file} for {', '.join([*args.host, *LOOPBACK])}")
-    else:
-        private_file, public_file = create_node_keys(args.out, args.name)
-        print(f"wrote {private_file} (stays at the hospital) and {public_file} (send to the coordinator)")
+    try:
+        if args.command == "ca":
+            written = create_ca(args.out, days=args.days, force=args.force)
+            print(f"wrote {written.cert_file} and {written.key_file} (keep the key offline)")
+        elif args.command == "server":
+            ca_dir = args.ca_dir or args.out
+            cert_file, key_file = create_server_certificate(CertificateAuthority(ca_dir / "ca.crt", ca_dir / "ca.key"),
+                                                            args.out, args.host, days=args.days, force=args.force)
+            print(f"wrote {cert_file} and {key_file} for {', '.join([*args.host, *LOOPBACK])}")
+        else:
+            private_file, public_file = create_node_keys(args.out, args.name, force=args.force)
+            print(f"wrote {private_file} (stays at the hospital) and {public_file} (send to the coordinator)")
+    except (FileExistsError, ConfigError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

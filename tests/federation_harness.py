@@ -35,7 +35,8 @@ class LocalGrid(InProcessGrid):
     def __init__(self, hospital_dirs: list[Path], faults: dict[tuple[int, str], Fault] | None = None,
                  crash_at_round: int | None = None) -> None:
         super().__init__(client_app, {
-            node: Context(run_id=1, node_id=node, node_config={"data-dir": str(d), "hospital-id": f"hospital-{node - 1}"},
+            node: Context(run_id=1, node_id=node, node_config={"data-dir": str(d), "hospital-id": f"hospital-{node - 1}",
+                                                               "policy-file": str(_test_policy(d))},
                           state=RecordDict(), run_config={})
             for node, d in enumerate(hospital_dirs, start=1)})
         self.faults = faults or {}
@@ -53,6 +54,13 @@ class LocalGrid(InProcessGrid):
             if int(message.content["config"]["server-round"]) == self.crash_at_round:
                 raise CrashedFederation(f"coordinator killed in round {self.crash_at_round}")
         return super().send_and_receive(messages, timeout=timeout)
+
+
+def _test_policy(hospital_dir: Path) -> Path:
+    """Synthetic hospitals trained without de-identification (tiny_config): their policy must allow it."""
+    path = hospital_dir.parent / f"{hospital_dir.name}-policy.toml"
+    path.write_text("deid-required = false\n")
+    return path
 
 
 def make_hospitals(root: Path, count: int = 2, scale: int = 24) -> list[Path]:

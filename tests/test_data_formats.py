@@ -96,3 +96,17 @@ def test_manifest_names_files_and_kinds(tmp_path):
                                                                         "kind": "preferences"}]}))
     loaded = load_hospital(tmp_path, BadInputPolicy("strict"), 1_000_000)
     assert len(loaded.data.preferences) == 1 and not loaded.data.notes
+
+
+def test_ehr_narratives_keep_the_case_de_identification_needs(tmp_path):
+    """``str.capitalize()`` lowercased every name and place after the first letter, hiding them from NER."""
+    (tmp_path / "patients.csv").write_text("patient_id,birth_date,sex\np1,1950-02-01,F\n")
+    (tmp_path / "encounters.csv").write_text(
+        "encounter_id,patient_id,date,department,reason\n"
+        "e1,p1,2024-01-10,Whitcombe Memorial Hospital,review by Dr Amos Whitcombe in Springfield Ohio\n")
+    (note,) = load_hospital(tmp_path, BadInputPolicy("strict"), 1_000_000).data.notes
+    assert note.text == ("74-year-old female patient seen on 2024-01-10 in Whitcombe Memorial Hospital for "
+                         "review by Dr Amos Whitcombe in Springfield Ohio.")
+    (tmp_path / "patients.csv").write_text("patient_id,birth_date,sex\np1,,\n")
+    assert load_hospital(tmp_path, BadInputPolicy("strict"), 1_000_000).data.notes[0].text.startswith(
+        "Patient seen on 2024-01-10 in Whitcombe Memorial Hospital")

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from tests.deploy.harness import LocalDeployment, stage_app
+from tests.deploy.harness import CONNECTION, LocalDeployment, stage_app
 from tests.federation_harness import make_hospitals
 
 pytestmark = pytest.mark.slow
@@ -106,3 +106,28 @@ def test_node_without_tls_is_refused(deployment):
     node = link.start_supernode("plaintext", None, link.root, tls=False, max_wait=5)
     assert node.wait(timeout=90) != 0
     assert link.superlink_log.read_text().count("Activated node_id") == before
+
+
+def test_a_stranger_holding_ca_crt_cannot_register_list_or_run(deployment):
+    """Every hospital has ca.crt; with plain flower-superlink that let anyone use the Control API."""
+    link, *_ = deployment
+    stranger = link.flwr_home_for("stranger-flwr", link.hospital_side.port)
+    _, public_key = link.new_node_key("stranger")
+
+    def node_ids() -> list[str]:
+        listed = json.loads(link.flwr("supernode", "list", CONNECTION, "--format", "json").stdout)
+        return sorted(node["node-id"] for node in listed["nodes"])
+
+    before = node_ids()
+    assert len(before) >= 2
+    attempts = {"register": ("supernode", "register", str(public_key), CONNECTION),
+                "unregister": ("supernode", "unregister", before[0], CONNECTION),
+                "list nodes": ("supernode", "list", CONNECTION), "list runs": ("ls", CONNECTION),
+                "run": ("run", str(link.root / "app"), CONNECTION, "--run-config", 'run.name="stranger"')}
+    for what, args in attempts.items():
+        result = link.flwr(*args, home=stranger, check=False, timeout=120)
+        assert result.returncode != 0, f"a stranger could {what}: {result.stdout[-1000:]}"
+    assert link.superlink_log.read_text().count("only the coordinator may use this API") >= len(attempts)
+    # Nothing changed: the same nodes, and the coordinator still drives the SuperLink.
+    assert node_ids() == before
+    assert "stranger" not in link.flwr("ls", CONNECTION, "--format", "json").stdout

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import stat
 
+import pytest
 from cryptography import x509
 from flwr.cli.supernode.register import try_load_public_key
 
@@ -40,3 +42,40 @@ def test_cli_writes_the_files_it_names(tmp_path, capsys):
     assert {p.name for p in tmp_path.iterdir()} == {"ca.crt", "ca.key", "server.crt", "server.key",
                                                     "hospital-b", "hospital-b.pub"}
     assert "hospital-b.pub" in capsys.readouterr().out
+
+
+def test_a_regenerated_key_is_0600_whatever_the_old_file_was_and_needs_force(tmp_path, capsys):
+    create_node_keys(tmp_path, "hospital-a")
+    (tmp_path / "hospital-a").chmod(0o644)  # left readable by hand, or by an earlier tool
+    old = (tmp_path / "hospital-a").read_bytes()
+    with pytest.raises(SystemExit) as refused:
+        main(["node", "--out", str(tmp_path), "--name", "hospital-a"])
+    assert refused.value.code == 2 and "--force" in capsys.readouterr().err
+    assert (tmp_path / "hospital-a").read_bytes() == old
+    main(["node", "--out", str(tmp_path), "--name", "hospital-a", "--force"])
+    assert (tmp_path / "hospital-a").read_bytes() != old
+    assert stat.S_IMODE((tmp_path / "hospital-a").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "hospital-a.pub").stat().st_mode) == 0o644
+
+
+def test_certs_ca_never_silently_replaces_the_ca_key(tmp_path, capsys):
+    main(["ca", "--out", str(tmp_path)])
+    main(["server", "--out", str(tmp_path)])
+    key, cert = (tmp_path / "ca.key").read_bytes(), (tmp_path / "ca.crt").read_bytes()
+    for argv in (["ca", "--out", str(tmp_path)], ["server", "--out", str(tmp_path)]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert "already exist" in capsys.readouterr().err
+    assert (tmp_path / "ca.key").read_bytes() == key and (tmp_path / "ca.crt").read_bytes() == cert
+    main(["ca", "--out", str(tmp_path), "--force"])
+    assert (tmp_path / "ca.key").read_bytes() != key
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("name", ["../../x", "/etc/x", "a/b", "..", ".hidden", ""])
+def test_a_node_name_is_a_plain_file_name(tmp_path, capsys, name):
+    out = tmp_path / "keys"
+    with pytest.raises(SystemExit) as refused:
+        main(["node", "--out", str(out), "--name", name])
+    assert refused.value.code == 2 and "node name" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not out.exists()

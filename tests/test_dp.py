@@ -164,8 +164,7 @@ def test_resume_restores_the_ledger_from_the_hospitals_file(tmp_path):
     assert again.ledger.entries == first.ledger.entries and again.ledger.epsilon() == eps
     # The state record (what the ClientApp keeps between rounds) round-trips too.
     assert PrivacyLedger.from_record(first.ledger.to_record()).entries == first.ledger.entries
-    # A run started afresh does not inherit it; a different δ is an error, not a silent mix.
-    assert PrivacyAccount.open(cfg, path, fresh=True).ledger.steps == 0
+    # A different δ is an error, not a silent mix.
     with pytest.raises(ConfigError, match="δ"):
         PrivacyAccount.open(DPSection(enabled=True, noise_multiplier=1.0, delta=1e-6), path)
 

@@ -11,15 +11,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from client.data.card import DataCard
+from client.data.layout import input_paths
 from common.config import RunConfig
+from common.private_files import private_folder, write_private
 from common.records import Conversation, Message, Note, PreferencePair, StageData
 
-FORMAT_VERSION = 1  # bump when processing changes what a cached entry would contain
+FORMAT_VERSION = 2  # bump when processing changes what a cached entry would contain
 
 
 def digest(*parts: Any) -> str:
@@ -27,17 +28,20 @@ def digest(*parts: Any) -> str:
 
 
 def inputs_digest(data_dir: Path) -> str:
-    """Hash of every file's relative path and bytes, hidden entries (the default cache folder) excluded."""
+    """Hash of the name and bytes of every file the loader may read (the manifest and the files it names,
+    wherever they are, or every file discovery finds), and of the errors met finding them."""
+    files, errors = input_paths(data_dir)
     h = hashlib.sha256()
-    for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
-        relative = path.relative_to(data_dir)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        h.update(relative.as_posix().encode() + b"\0")
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
+    for name, path in files:
+        h.update(name.encode("utf-8", "surrogateescape") + b"\0")
+        try:
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+        except OSError as e:  # the loader reports it; the key only needs to differ from a readable file's
+            h.update(f"unreadable {e.errno}".encode())
         h.update(b"\0")
+    h.update(json.dumps(errors).encode())
     return h.hexdigest()
 
 
@@ -64,11 +68,9 @@ class DatasetCache:
         return _stage_from_json(entry["train"]), _stage_from_json(entry["heldout"]), DataCard.from_json(entry["card"])
 
     def save(self, key: str, card: DataCard, **parts: StageData) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         entry = {name: dataclasses.asdict(data) for name, data in parts.items()} | {"card": card.to_json()}
-        tmp = self.folder / f".{key}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(self.folder / f"{key}.json")  # atomic: a crash never leaves half an entry
+        data = json.dumps(entry, ensure_ascii=False).encode("utf-8")
+        write_private(private_folder(self.folder) / f"{key}.json", data)  # de-identified text: owner only
 
 
 def _stage_from_json(raw: dict[str, list]) -> StageData:

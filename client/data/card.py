@@ -10,6 +10,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from common.private_files import private_folder, write_private
+
 # The stage each record list feeds.
 STAGE_OF = {"notes": "cp", "conversations": "ift", "preferences": "ha"}
 
@@ -91,6 +93,7 @@ class DataCard:
         return "\n".join(lines) + "\n"
 
     def write(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "data-card.json").write_text(self.to_json(), encoding="utf-8")
-        (folder / "data-card.txt").write_text(self.to_text(), encoding="utf-8")
+        """Into the cache folder, which it creates private to its owner (it holds de-identified text)."""
+        private_folder(folder)
+        write_private(folder / "data-card.json", self.to_json().encode("utf-8"))
+        write_private(folder / "data-card.txt", self.to_text().encode("utf-8"))

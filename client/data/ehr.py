@@ -93,7 +93,10 @@ def _narrative(patient: Row, encounter: Row, date: str, details: dict[str, list[
     sex = {"f": "female", "m": "male"}.get(str(patient.get("sex", "")).strip().lower()[:1], "")
     where = f" in {encounter['department']}" if encounter.get("department") else ""
     reason = f" for {encounter['reason']}" if encounter.get("reason") else ""
-    parts = [f"{age}{sex + ' ' if sex else ''}patient seen on {date}{where}{reason}.".capitalize()]
+    first = f"{age}{sex + ' ' if sex else ''}patient seen on {date}{where}{reason}."
+    # Only the first letter is raised: str.capitalize() lowercased the rest, and de-identification
+    # must see names and places in their original case to find them.
+    parts = [first[:1].upper() + first[1:]]
     for table, label in (("diagnoses", "Diagnoses"), ("medications", "Medications"), ("labs", "Laboratory results")):
         if details.get(table):
             parts.append(f"{label}: {'; '.join(details[table])}.")

@@ -24,13 +24,25 @@ Rows = Iterator[tuple[Location, Row]]
 csv.field_size_limit(2**31 - 1)
 
 
+def _check_text(text: str, where: Location, name: str) -> None:
+    """Bytes that were not UTF-8 survive decoding as lone surrogates (U+DC80..U+DCFF), and a JSON escape
+    such as ``\\ud800`` makes one too: no such string can be written as UTF-8 later, so name it now."""
+    for ch in text:
+        if "\ud800" <= ch <= "\udfff":
+            if "\udc80" <= ch <= "\udcff":
+                raise DataError(where, "not-utf8", "value contains bytes that are not valid UTF-8", name)
+            raise DataError(where, "bad-escape", "value contains an unpaired surrogate escape (\\ud800-\\udfff)",
+                            name)
+
+
 def _check_strings(row: Row, where: Location, prefix: str = "") -> None:
-    """Bytes that were not UTF-8 survive decoding as lone surrogates; find the field that holds them."""
+    """Find the field whose name or value holds text that is not valid Unicode."""
     for key, value in row.items():
         name = f"{prefix}{key}"
+        if isinstance(key, str):
+            _check_text(key, where, prefix.rstrip(".") or "(field name)")
         if isinstance(value, str):
-            if any("\udc80" <= ch <= "\udcff" for ch in value):
-                raise DataError(where, "not-utf8", "value contains bytes that are not valid UTF-8", name)
+            _check_text(value, where, name)
         elif isinstance(value, dict):
             _check_strings(value, where, f"{name}.")
         elif isinstance(value, list):
@@ -50,32 +62,39 @@ def _checked(where: Location, row: Any, size: int, max_bytes: int) -> Row:
     return row
 
 
+def open_text(path: Path) -> io.TextIOWrapper:
+    """``path`` as text: a UTF-8 BOM dropped, bytes that are not UTF-8 kept as lone surrogates (for
+    ``_check_strings`` to name), and every newline convention (``\\n``, ``\\r\\n``, a bare ``\\r``) read as one."""
+    return open(path, encoding="utf-8-sig", errors="surrogateescape", newline=None)
+
+
 def read_jsonl(path: Path, name: str, policy: BadInputPolicy, max_bytes: int) -> Rows:
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(_bounded_lines(f, max_bytes), start=1):
+    with open_text(path) as f:
+        for lineno, line in enumerate(_bounded_lines(f, max_bytes), start=1):
             where = Location(name, lineno)
             try:
-                if raw is None:
+                if line is None:
                     raise DataError(where, "record-too-large", f"line exceeds data.max-record-bytes ({max_bytes})")
-                if not raw.strip():
+                if not line.strip():
                     continue
                 try:
-                    row = json.loads(raw.decode("utf-8", errors="surrogateescape"))
+                    row = json.loads(line)
                 except json.JSONDecodeError as e:  # e.msg names the syntax problem, not the content
                     raise DataError(where, "malformed-json", f"{e.msg} at column {e.colno}") from None
-                yield where, _checked(where, row, len(raw), max_bytes)
+                yield where, _checked(where, row, len(line.encode("utf-8", "surrogateescape")), max_bytes)
             except DataError as e:
                 policy.handle(e)
 
 
-def _bounded_lines(f: io.BufferedReader, max_bytes: int) -> Iterator[bytes | None]:
-    """Lines of ``f``; a line longer than ``max_bytes`` comes out as ``None`` without being held in memory."""
+def _bounded_lines(f: io.TextIOWrapper, max_bytes: int) -> Iterator[str | None]:
+    """Lines of ``f``; a line longer than ``max_bytes`` comes out as ``None`` without being held in memory
+    (a character is at least one byte, so ``max_bytes`` characters bound it)."""
     while True:
         line = f.readline(max_bytes + 1)
         if not line:
             return
-        if len(line) > max_bytes and not line.endswith(b"\n"):
-            while (rest := f.readline(1 << 20)) and not rest.endswith(b"\n"):
+        if len(line) > max_bytes and not line.endswith("\n"):
+            while (rest := f.readline(1 << 20)) and not rest.endswith("\n"):
                 pass
             yield None
         else:
@@ -85,7 +104,7 @@ def _bounded_lines(f: io.BufferedReader, max_bytes: int) -> Iterator[bytes | Non
 def read_json(path: Path, name: str, policy: BadInputPolicy, max_bytes: int) -> Rows:
     """A JSON array of objects (the Alpaca file layout); records are located by their index."""
     try:
-        data = json.loads(path.read_bytes().decode("utf-8", errors="surrogateescape"))
+        data = json.loads(path.read_bytes().decode("utf-8-sig", errors="surrogateescape"))
     except json.JSONDecodeError as e:
         policy.handle(DataError(Location(name, e.lineno), "malformed-json", f"{e.msg} at column {e.colno}"))
         return
@@ -102,13 +121,13 @@ def read_json(path: Path, name: str, policy: BadInputPolicy, max_bytes: int) -> 
 
 def read_csv(path: Path, name: str, policy: BadInputPolicy, max_bytes: int) -> Rows:
     """A CSV table with a header row; quoted fields may span lines (notes do), lines are counted in the file."""
-    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as f:
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
         reader = csv.reader(f)
         header = next(reader, None)
         if not header:
             policy.handle(DataError(Location(name, 1), "empty-file", "no header row"))
             return
-        header = [h.strip().lstrip("\ufeff") for h in header]
+        header = [h.strip() for h in header]
         first_line = reader.line_num + 1
         for values in reader:
             where = Location(name, first_line)
@@ -124,8 +143,8 @@ def read_csv(path: Path, name: str, policy: BadInputPolicy, max_bytes: int) -> R
 
 
 def csv_header(path: Path) -> list[str]:
-    with open(path, encoding="utf-8", errors="replace", newline="") as f:
-        return [h.strip().lstrip("\ufeff") for h in next(csv.reader(f), [])]
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+        return [h.strip() for h in next(csv.reader(f), [])]
 
 
 def read_datasets(path: Path, name: str, policy: BadInputPolicy, max_bytes: int) -> Rows:

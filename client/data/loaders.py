@@ -11,7 +11,7 @@ from client.data.ehr import EhrTables
 from client.data.errors import BadInputPolicy, DataError, Location
 from client.data.formats import READERS, csv_header
 from client.data.knowledge import Fact, facts_to_records, parse_knowledge_row
-from client.data.layout import InputFile, discover
+from client.data.layout import InputFile, discover, unreadable
 from client.data.schemas import KINDS
 from common.records import StageData
 
@@ -29,18 +29,19 @@ def load_hospital(data_dir: Path, policy: BadInputPolicy, max_record_bytes: int)
     ehr, facts = EhrTables(), []
     for f in discover(data_dir, policy):
         kind = KINDS[f.kind]
-        if f.format == ".csv":
-            try:
+        try:
+            if f.format == ".csv":
                 kind.check_header(csv_header(f.path), Location(f.name, 1))
-            except DataError as e:
-                policy.handle(e)
-                continue
-        loaded.files[f.kind] += 1
-        for where, row in READERS[f.format](f.path, f.name, policy, max_record_bytes):
-            try:
-                _add(loaded.data, f, kind.name, where, row, ehr, facts)
-            except DataError as e:
-                policy.handle(e)
+            loaded.files[f.kind] += 1
+            for where, row in READERS[f.format](f.path, f.name, policy, max_record_bytes):
+                try:
+                    _add(loaded.data, f, kind.name, where, row, ehr, facts)
+                except DataError as e:
+                    policy.handle(e)
+        except DataError as e:
+            policy.handle(e)
+        except OSError as e:  # permissions, a folder listed as a file, a disk error: the records read so far stay
+            policy.handle(unreadable(f.name, e))
     if ehr:
         loaded.data.notes.extend(ehr.narratives(policy))
         loaded.identities = ehr.patient_identities()

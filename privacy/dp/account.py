@@ -29,23 +29,22 @@ class PrivacyAccount:
     path: Path  # the hospital's own copy of the ledger: survives restarts of every process
 
     @classmethod
-    def for_hospital(cls, cfg: DPSection, run_name: str, data_dir: Path, state_record=None, *,
-                     fresh: bool = False) -> PrivacyAccount:
+    def for_hospital(cls, cfg: DPSection, run_name: str, data_dir: Path, state_record=None) -> PrivacyAccount:
         """The account of the hospital whose data is in ``data_dir``: its ledger lives beside its data."""
         folder = Path(cfg.ledger_dir).expanduser() if cfg.ledger_dir else data_dir / ".medfed-privacy"
-        return cls.open(cfg, folder / f"{run_name}.json", state_record, fresh=fresh)
+        return cls.open(cfg, folder / f"{run_name}.json", state_record)
 
     @classmethod
-    def open(cls, cfg: DPSection, path: Path, state_record=None, *, fresh: bool = False) -> PrivacyAccount:
+    def open(cls, cfg: DPSection, path: Path, state_record=None) -> PrivacyAccount:
         """The ledger from ``context.state`` when this process has one, else from ``path``, else a new one.
 
-        ``fresh`` (a run started with run.resume=false) starts an empty ledger for this run name.
+        Nothing the coordinator sends resets it (run.resume=false included): spent ε stays spent.
         """
         if cfg.target_epsilon == 0 and cfg.noise_multiplier == 0:
             raise ConfigError("dp.target-epsilon=0 (no budget) needs a fixed dp.noise-multiplier > 0")
         if state_record is not None:
             ledger = PrivacyLedger.from_record(state_record)
-        elif path.exists() and not fresh:
+        elif path.exists():
             ledger = PrivacyLedger.load(path)
             log.info("privacy ledger restored from %s: %d steps, ε=%.3f", path, ledger.steps, ledger.epsilon())
         else:

@@ -10,12 +10,13 @@ when a run resumes.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from flwr.app import ConfigRecord
 from opacus.accountants import create_accountant
+
+from common.private_files import private_folder, write_private
 
 
 class PrivacyBudgetExhausted(RuntimeError):
@@ -73,11 +74,9 @@ class PrivacyLedger:
         return cls.from_json(str(record["ledger"]))
 
     def save(self, path: Path) -> None:
-        """Atomically: a crash while saving never loses the history already spent."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        tmp.write_text(self.to_json())
-        os.replace(tmp, path)
+        """Atomically (a crash while saving never loses the history already spent), owner-only."""
+        private_folder(path.parent)
+        write_private(path, self.to_json().encode())
 
     @classmethod
     def load(cls, path: Path) -> PrivacyLedger:

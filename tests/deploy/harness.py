@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -34,6 +35,52 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class HospitalSide:
+    """A TCP relay that stands in for the hospitals' machines without sending traffic off loopback.
+
+    It listens on 127.0.0.1 and opens each upstream connection from ``source`` (another address of
+    127.0.0.0/8), so the SuperLink sees the hospitals and strangers at an address that is not the
+    coordinator's, as it would on a real network. TLS passes through untouched.
+    """
+
+    def __init__(self, upstream_port: int, source: str = "127.0.0.2") -> None:
+        self.upstream_port, self.source = upstream_port, source
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                downstream, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), source_address=(self.source, 0))
+            except OSError:  # the SuperLink is down (a test of reconnection, or teardown): as a dropped link
+                downstream.close()
+                continue
+            for a, b in ((downstream, upstream), (upstream, downstream)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.listener.close()
+
+
 def stage_app(out: Path) -> Path:
     """The app as ``flwr run`` ships it, with every RunConfig key overridable and the auditing ServerApp."""
     out.mkdir(parents=True)
@@ -51,6 +98,10 @@ def stage_app(out: Path) -> Path:
 
 @dataclass
 class LocalDeployment:
+    """The coordinator's SuperLink (``server.superlink``) on 127.0.0.1, the coordinator's address: its
+    ``flwr`` connects directly, while SuperNodes and strangers connect through ``HospitalSide`` and so
+    arrive from 127.0.0.2, as from another machine."""
+
     root: Path
     port: int = field(default_factory=free_port)
     processes: list[subprocess.Popen] = field(default_factory=list)
@@ -59,11 +110,20 @@ class LocalDeployment:
         self.keys = self.root / "keys"
         self.ca = create_ca(self.keys)
         self.server_cert, self.server_key = create_server_certificate(self.ca, self.keys, ["127.0.0.1"])
-        self.flwr_home = self.root / "coordinator-flwr"
-        self.flwr_home.mkdir(parents=True)
-        (self.flwr_home / "config.toml").write_text(tomli_w.dumps({"superlink": {
+        self.hospital_side = HospitalSide(self.port)
+        self.flwr_home = self.flwr_home_for("coordinator-flwr", self.port)
+        # The hospitals' synthetic data is not de-identified in these tests: their policy must allow that.
+        self.policy_file = self.root / "hospital-policy.toml"
+        self.policy_file.write_text("deid-required = false\n")
+
+    def flwr_home_for(self, name: str, port: int) -> Path:
+        """A Flower home whose one connection is the SuperLink at 127.0.0.1:``port`` over TLS (all a hospital has)."""
+        home = self.root / name
+        home.mkdir(parents=True)
+        (home / "config.toml").write_text(tomli_w.dumps({"superlink": {
             "default": CONNECTION,
-            CONNECTION: {"address": f"127.0.0.1:{self.port}", "root-certificates": str(self.ca.cert_file)}}}))
+            CONNECTION: {"address": f"127.0.0.1:{port}", "root-certificates": str(self.ca.cert_file)}}}))
+        return home
 
     # -- processes ---------------------------------------------------------------------------------
 
@@ -84,10 +144,13 @@ class LocalDeployment:
 
     def start_superlink(self) -> None:
         self.superlink_log = self.root / "superlink.log"
-        self._start([self._bin("flower-superlink"), "--ssl-ca-certfile", str(self.ca.cert_file),
+        # `python -m server.superlink` from this checkout, without putting it on the path of the apps it starts.
+        launcher = f"import sys; sys.path.insert(0, {str(REPO)!r}); from server.superlink import main; main()"
+        self._start([sys.executable, "-c", launcher, "--ssl-ca-certfile", str(self.ca.cert_file),
                      "--ssl-certfile", str(self.server_cert), "--ssl-keyfile", str(self.server_key),
                      "--enable-supernode-auth", "--database", str(self.root / "superlink.db"),
-                     "--host", "127.0.0.1", "--port", str(self.port), "--disable-runtime-dependency-installation"],
+                     "--coordinator-address", "127.0.0.1", "--host", "127.0.0.1", "--port", str(self.port),
+                     "--disable-runtime-dependency-installation"],
                     self.superlink_log, self.flwr_home)
         self.wait_for_log(self.superlink_log, "Application startup complete")
 
@@ -99,8 +162,9 @@ class LocalDeployment:
 
     def start_supernode(self, name: str, private_key: Path | None, data_dir: Path, *, tls: bool = True,
                         max_wait: float | None = None) -> subprocess.Popen:
-        args = [self._bin("flower-supernode"), "--superlink", f"127.0.0.1:{self.port}", "--port", str(free_port()),
-                "--node-config", f'data-dir="{data_dir}" hospital-id="{name}"']
+        args = [self._bin("flower-supernode"), "--superlink", f"127.0.0.1:{self.hospital_side.port}",
+                "--port", str(free_port()),
+                "--node-config", f'data-dir="{data_dir}" hospital-id="{name}" policy-file="{self.policy_file}"']
         args += ["--root-certificates", str(self.ca.cert_file)] if tls else ["--insecure"]
         if private_key is not None:
             args += ["--auth-supernode-private-key", str(private_key)]
@@ -108,10 +172,11 @@ class LocalDeployment:
             args += ["--max-retries", "1", "--max-wait-time", str(max_wait)]
         return self._start(args, self.root / f"{name}.log", self.root / f"{name}-flwr")
 
-    def flwr(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        result = subprocess.run([self._bin("flwr"), *args], env=self.env(self.flwr_home), cwd=self.root,
+    def flwr(self, *args: str, timeout: float = 60, home: Path | None = None,
+             check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run([self._bin("flwr"), *args], env=self.env(home or self.flwr_home), cwd=self.root,
                                 capture_output=True, text=True, timeout=timeout)
-        if result.returncode != 0:
+        if check and result.returncode != 0:
             raise RuntimeError(f"flwr {' '.join(args[:2])} failed ({result.returncode}): {result.stdout[-2000:]}"
                                f"{result.stderr[-2000:]}")
         return result
@@ -132,6 +197,7 @@ class LocalDeployment:
 
     def close(self) -> None:
         """SIGTERM every started process and its descendants, then SIGKILL what is left."""
+        self.hospital_side.close()
         tracked = []
         for process in self.processes:
             try:
