@@ -18,7 +18,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from common.config import DeidSection
 from privacy.deid.nlp import LANGUAGE, OfflineSpacyNlpEngine
-from privacy.deid.recognizers import RegexRecognizer, Rule, clinical_recognizers, deny_list_recognizer
+from privacy.deid.recognizers import NOT_EPONYM, RegexRecognizer, Rule, clinical_recognizers, deny_list_recognizer
 from privacy.deid.surrogates import (
     KeyedSurrogates,
     generalise_age,
@@ -31,6 +31,11 @@ from privacy.deid.surrogates import (
 from privacy.deid.terms import is_medical_term
 
 logger = logging.getLogger(__name__)
+# Presidio logs every candidate span's text at DEBUG: patient text must never reach a log at any level.
+for _name in ("presidio-analyzer", "presidio-anonymizer"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+_YEAR = regex.compile(r"(?<![\d/.-])(?:19|20|21)\d{2}(?![\d/-])")  # a year written alone
+_ANY_YEAR = regex.compile(r"(?<!\d)(?:19|20|21)\d{2}(?!\d)")
 
 # spaCy labels kept from the statistical NER model; dates, numbers and organisations come from patterns,
 # which are more precise on clinical text.
@@ -189,7 +194,11 @@ class Deidentifier:
         return self.deidentify_batch([text], [patient])[0]
 
     def _replace(self, text: str, spans: list[RecognizerResult], patient: PatientContext | None) -> DeidResult:
-        operators = {entity: OperatorConfig("custom", {"lambda": self._replacement_for(entity, patient)})
+        cutoff = _birth_year_cutoff(text, spans)
+        if cutoff is not None:  # the birth years of a 90+ patient go too, written alone or in a date
+            spans = merge_overlaps(spans + [RecognizerResult("DATE", m.start(), m.end(), 0.9) for m in _YEAR.finditer(text)
+                                            if int(m.group()) <= cutoff])
+        operators = {entity: OperatorConfig("custom", {"lambda": self._replacement_for(entity, patient, cutoff)})
                      for entity in {s.entity_type for s in spans}}
         output = self._anonymizer.anonymize(text, spans, operators, ConflictResolutionStrategy.REMOVE_INTERSECTIONS)
         masked = self._anonymizer.anonymize(
@@ -198,7 +207,8 @@ class Deidentifier:
         counts = Counter(item.entity_type for item in output.items)
         return DeidResult(output.text, dict(counts), self._residual.count(masked, patient))
 
-    def _replacement_for(self, entity: str, patient: PatientContext | None) -> Callable[[str], str]:
+    def _replacement_for(self, entity: str, patient: PatientContext | None, cutoff: int | None = None
+                         ) -> Callable[[str], str]:
         if entity == "AGE":
             return generalise_age
         if entity == "ZIP":
@@ -209,6 +219,8 @@ class Deidentifier:
             if self.cfg.date_mode == "shift" and patient is not None:
                 days = self._surrogates.date_shift_days(patient.patient_id, self.cfg.date_shift_max_days)
                 return lambda value: shift_date(value, days)
+            if cutoff is not None:
+                return lambda value: _fold_old_year(year_only(value), cutoff)
             return year_only  # Safe Harbor; also the fallback when a text has no known patient to shift by
         if self.cfg.method == "surrogate":
             return lambda value: self._surrogates.replace(entity, value)
@@ -246,6 +258,20 @@ def _aligned(texts: Sequence[str], patients: Sequence[PatientContext | None] | N
     return list(patients)
 
 
+def _birth_year_cutoff(text: str, spans: Sequence[RecognizerResult]) -> int | None:
+    """Where a text gives an age over 89, the last year that can be a birth year (Safe Harbor folds them into
+    the 90+ category): 90 years before the text's latest year; with no year to go by, every year. None when
+    the text gives no such age."""
+    if not any(s.entity_type == "AGE" for s in spans):
+        return None
+    years = [int(m.group()) for m in _ANY_YEAR.finditer(text)]
+    return max(years) - 90 if years else 9999
+
+
+def _fold_old_year(kept: str, cutoff: int) -> str:
+    return mask("DATE") if kept.isdigit() and int(kept) <= cutoff else kept
+
+
 def merge_overlaps(results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
     """Union of overlapping detections, typed by the most confident (then longest) one.
 
@@ -258,9 +284,11 @@ def merge_overlaps(results: Sequence[RecognizerResult]) -> list[RecognizerResult
             last = merged[-1]
             if (r.score, r.end - r.start) > (best[-1].score, best[-1].end - best[-1].start):
                 best[-1] = r
-            merged[-1] = RecognizerResult(best[-1].entity_type, last.start, max(last.end, r.end), best[-1].score)
+            merged[-1] = RecognizerResult(best[-1].entity_type, last.start, max(last.end, r.end), best[-1].score,
+                                          recognition_metadata=best[-1].recognition_metadata)
         else:
-            merged.append(RecognizerResult(r.entity_type, r.start, r.end, r.score))
+            merged.append(RecognizerResult(r.entity_type, r.start, r.end, r.score,
+                                           recognition_metadata=r.recognition_metadata))
             best.append(r)
     return merged
 
@@ -278,7 +306,9 @@ def propagate_names(text: str, results: Sequence[RecognizerResult]) -> list[Reco
                     words.update({w, w.upper(), w.capitalize()})
     if not words:
         return []
-    pattern = regex.compile(r"(?<![\w])(?:" + "|".join(regex.escape(w) for w in sorted(words)) + r")(?![\w])")
+    # Not before an eponym's noun: Dr. Wilson in the note leaves "Wilson disease" a disease.
+    pattern = regex.compile(r"(?<![\w])(?:" + "|".join(regex.escape(w) for w in sorted(words)) + r")(?![\w])"
+                            + NOT_EPONYM)
     return [RecognizerResult("PERSON", m.start(), m.end(), 0.6) for m in pattern.finditer(text)]
 
 

@@ -17,6 +17,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, IpRecognizer, SpacyRecognizer, UrlRecognizer
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from privacy.deid.safelist import SafeListRecognizer, all_ordinary, all_safe
 from privacy.deid.terms import EPONYM_FOLLOWERS, NOT_PHI_PLACES, US_STATES, is_medical_term
 
 # Entity types this package emits, grouped into the evaluation categories.
@@ -62,6 +63,10 @@ _STATE_NAME = "|".join(sorted(US_STATES.values(), key=len, reverse=True))
 _AMBIGUOUS_STATES = "MD|DO|PA|MA|ME|IN|OR|OK|HI|CO|MS|LA|DE|ID|OH|NE|AL|GA|SC|NP"
 
 
+# After a surname: the noun that makes it an eponym ("Wilson disease", "Bell's palsy").
+NOT_EPONYM = r"(?!(?:'s)?[ \t]+(?i:" + "|".join(sorted(EPONYM_FOLLOWERS)) + r")\b)"
+
+
 def _label(words: str) -> str:
     """A field label, case-insensitive, followed by an optional '#', 'No.', ':' in any order."""
     return rf"(?i:\b(?:{words})(?:[ \t]*(?:\#|No\.|No\b|Number\b|Num\b|ID\b))?)[ \t]*[:#=]?[ \t]*\#?[ \t]*"
@@ -76,11 +81,15 @@ def _has_digit(value: str) -> bool:
 
 @dataclass(frozen=True)
 class Rule:
-    """One pattern: its name (for explanations), the compiled regex and the score of a hit."""
+    """One pattern: its name (for explanations), the compiled regex and the score of a hit.
+
+    ``veto`` (optional) rejects one hit of this rule only, e.g. a label followed by ordinary words.
+    """
 
     name: str
     pattern: str
     score: float
+    veto: Callable[[str], bool] | None = None
 
 
 class RegexRecognizer(LocalRecognizer):
@@ -106,7 +115,8 @@ class RegexRecognizer(LocalRecognizer):
             for match in compiled.finditer(text):
                 group = "phi" if "phi" in compiled.groupindex and match.group("phi") is not None else 0
                 start, end = match.span(group)
-                if end <= start or (self._validate and not self._validate(text[start:end])):
+                value = text[start:end]
+                if end <= start or (self._validate and not self._validate(value)) or (rule.veto and rule.veto(value)):
                     continue
                 results.append(RecognizerResult(entity, start, end, rule.score,
                                                 recognition_metadata={"recognizer_name": self.name,
@@ -136,17 +146,21 @@ def _not_medical(value: str) -> bool:
 def name_recognizer() -> RegexRecognizer:
     rules = [
         Rule("title", rf"\b{_TITLE}{_SP}(?P<phi>(?:[A-Z]\.[ \t]*){{0,2}}{_CAP}(?:{_SP}{_CAP})?|{_UPPER})", 0.85),
-        Rule("credential", rf"(?P<phi>(?:{_CAP}|[A-Z]\.)(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP}){{1,2}}|{_UPPER}(?:{_SP}{_UPPER}){{1,2}})"
-                           rf"[ \t]*,?[ \t]*{_CREDENTIAL}", 0.85),
+        Rule("credential", rf"(?P<phi>(?:{_CAP}|[A-Z]\.)(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP}){{1,2}}|{_UPPER}(?:{_SP}{_UPPER}){{1,2}}|"
+                           rf"(?:{_CAP}|{_UPPER}),[ \t]?(?:{_CAP}|{_UPPER})(?:{_SP}{_INITIAL})?)"
+                           rf"[ \t]*,?[ \t]*(?<![A-Za-z]){_CREDENTIAL}", 0.85),
         Rule("header", rf"(?:(?i:\b(?:{_NAME_LABELS}))[ \t]*:|(?i:\b(?:dictated|signed|reviewed|seen|referred|"
                        rf"transcribed|completed|performed|verified|entered|cosigned)[ \t]+by)[ \t]*:?)[ \t]*"
-                       rf"(?:{_TITLE}[ \t]+)?(?P<phi>{_HEADER_NAME})", 0.85),
-        Rule("cc", rf"(?:^|\b)cc[ \t]*:[ \t]*(?:{_TITLE}[ \t]+)?(?P<phi>{_HEADER_NAME})", 0.8),
+                       rf"(?:{_TITLE}[ \t]+)?(?P<phi>{_HEADER_NAME})", 0.85, all_ordinary),
+        Rule("cc", rf"(?:^|\b)cc[ \t]*:[ \t]*(?:{_TITLE}[ \t]+)?(?P<phi>{_HEADER_NAME})", 0.8, all_ordinary),
         Rule("relative", rf"(?i:\b(?:{_RELATIVES}))(?:'s)?[ \t]*,?[ \t]+(?:(?i:named|is|was)[ \t]+)?(?P<phi>{_CAP}(?:{_SP}{_CAP})?)"
                          r"(?![ \t]*(?i:disease|syndrome|history|hx|with|had|has|was|is|and|who))", 0.7),
-        Rule("subject", rf"(?:^|(?<=[.!?:][ \t]+))(?P<phi>{_NOT_NAME_START}{_NAME})(?={_SP}is{_SP}an?{_SP}\d)", 0.75),
+        Rule("subject", rf"(?:^|(?<=[.!?:][ \t]+))(?P<phi>{_NOT_NAME_START}{_NAME})(?={_SP}is{_SP}an?{_SP}\d)", 0.75, all_ordinary),
         Rule("signature", rf"^[ \t]*(?:-{{2,}}[ \t]*)?(?P<phi>{_CAP}(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP}){{1,2}})[ \t]*,?[ \t]*$"
-                          rf"(?=\n[ \t]*(?:{_CREDENTIAL}|(?i:attending|resident|physician|nurse|pager|md|signed)))", 0.6),
+                          rf"(?=\n[ \t]*(?:{_CREDENTIAL}|(?i:attending|resident|physician|nurse|pager|md|signed)))", 0.6,
+                          all_ordinary),
+        # Dictation codes: the author's initials, then the lower-case names of typists ("XGT:holmes", "GPP/church/olinger").
+        Rule("dictation-code", r"(?m)^[ \t]*[A-Z]{2,4}[:/](?P<phi>[a-z]{2,}(?:/[a-z]{2,})*)[ \t]*$", 0.8),
     ]
     return RegexRecognizer("PERSON", rules, validate=_not_medical, name="ClinicalNameRecognizer")
 
@@ -179,6 +193,8 @@ class ClinicalNerRecognizer(SpacyRecognizer):
             return True
         if not any(w[:1].isupper() for w in value.split()) or value.split()[0].capitalize() in NOT_NAME_WORDS:
             return True
+        if all_safe(value):  # section headings and exam words: "Alert", "Soft", "DISPOSITION"
+            return True
         if entity == "LOCATION":
             return value.strip(" .,").lower() in NOT_PHI_PLACES
         next_word = regex.match(r"(?:'s)?[ \t]+([A-Za-z]+)", following)
@@ -206,6 +222,9 @@ def date_recognizer() -> RegexRecognizer:
         Rule("day-mon-year", rf"\b{_D}-{_MONTH_ANY_CASE}-(?:\d{{4}}|\d{{2}})\b", 0.85),
         Rule("month-year", rf"\b{_MONTH_ANY_CASE}\.?,?[ \t]+(?:of[ \t]+)?(?:19|20)\d{{2}}\b", 0.85),
         Rule("numeric-month-year", rf"(?<![\d/.-]){_M}[/-](?:19|20)\d{{2}}(?![\d/])", 0.7),
+        # 3/80, 8/79: a second number above 31 is no day, so this is month/year (scores and ratios excluded).
+        Rule("month-short-year", rf"{_NOT_DATE_BEFORE}(?<![\d/.,-]){_M}/(?:3[2-9]|[4-9]\d|00)(?![\d/]|\.\d){_NOT_DATE_AFTER}",
+             0.6),
         # "7/10" after "pain" is a score even a few words later ("pain 3/10, improved from 7/10").
         Rule("month-day", rf"{_NOT_DATE_BEFORE}(?<!(?i:pain)[^.\n]{{0,40}}[ \t](?=\d{{1,2}}/10\b))(?<![\d/.,-]){_M}/{_D}(?![\d/]|\.\d){_NOT_DATE_AFTER}", 0.6),
         Rule("month-name", r"\b(?:January|February|March|April|June|July|August|September|October|November|December)\b", 0.5),
@@ -371,12 +390,23 @@ def vehicle_recognizer() -> RegexRecognizer:
     return RegexRecognizer("VEHICLE", [Rule("vin", vin, 0.8)], name="VinRecognizer")
 
 
+_CLINICAL_CODE_PREFIXES = ("(?:CD|CA|HER|FEV|PD|PDL|IL|COVID|SARS|BRCA|HLA|APOE|EGFR|ALK|JAK|CYP|ICD|CPT|DSM|NYHA|"
+                           "TNM|PT|AVR|MVR|TVR|BNP|HBA|HGBA|LDL|HDL|VLDL|PCO|PO|SPO|SAO|FIO|ETCO|NS|LR|ABG|GCS|APACHE|"
+                           "SOFA|CHA|HAS|MELD|ASA|CKD|ESRD|T|DM|MMSE|MOCA|PHQ|GAD|CURB|CIWA|NIHSS|QT|QTC|PR|QRS|LV|RV|"
+                           "EF|IVC|SVC|AV|SA|VF|VT|ST|DVT|VTE|AKI|UTI|HIV|HCV|HBV|HPV|EBV|CMV|HSV|VZV|RSV|MRSA|VRE|GBS|"
+                           "GCS|BP|HR|RR|HT|WT|BMI|TSH|INR|PTT|MCV|RDW|WBC|RBC|HGB|HCT|PLT|MG|MCG|ML|MM|CM|KG|BID|TID|QID|"
+                           "QHS|PRN|SQ|IM|IV|OS|OD|OU|AD|AS|AU|GTT|UNITS|FT|IN|LB|OZ|DOSE|CPAP|BIPAP|PEEP|VC|AC|SIMV)")
+
+
 def unlabelled_id_recognizer() -> RegexRecognizer:
     """Long digit runs and letter+digit codes: record numbers written without a label."""
     rules = [
         Rule("long-number", r"(?<![\d.,/:-])\d{6,}(?![\d]|[.,]\d)", 0.6),
         Rule("hyphenated-number", r"(?<![\w./:-])\d{2,}-\d{2,}-\d{2,}(?:-\d+)*(?![\w-])", 0.5),
         Rule("code", r"\b(?=[A-Z0-9-]*\d{4})[A-Z]{1,4}-?\d{4,}[A-Z0-9]*\b", 0.6),
+        Rule("code-with-part", r"\b[A-Z]{1,4}\d{2,}[/-]\d{3,}\b", 0.6),
+        # Staff signature codes (FB59, JQ77): letters then digits, not a lab, gene or lead name.
+        Rule("staff-code", rf"\b(?!{_CLINICAL_CODE_PREFIXES}\d)[A-Z]{{2,4}}\d{{2,3}}\b", 0.55),
     ]
     return RegexRecognizer("ID", rules, name="UnlabelledIdRecognizer")
 
@@ -387,6 +417,7 @@ def clinical_recognizers(ner_strength: float = 0.65) -> list[LocalRecognizer]:
         name_recognizer(), ClinicalNerRecognizer(ner_strength=ner_strength), date_recognizer(), age_recognizer(),
         address_recognizer(), *city_recognizers(), zip_recognizer(), hospital_recognizer(), phone_recognizer(),
         ssn_recognizer(), vehicle_recognizer(), unlabelled_id_recognizer(), *labelled_id_recognizers(),
+        SafeListRecognizer(),
         EmailRecognizer(supported_entity="EMAIL_ADDRESS"), UrlRecognizer(supported_entity="URL"),
         IpRecognizer(supported_entity="IP_ADDRESS"),
     ]
@@ -405,7 +436,8 @@ def deny_list_recognizer(names: Iterable[str], identifiers: Iterable[str], birth
     for entity, values in rules_by_entity.items():
         if values:
             alternatives = "|".join(regex.escape(v) for v in sorted(set(values), key=len, reverse=True))
-            rules.append((entity, Rule(f"deny-{entity.lower()}", rf"(?i)(?<!\w)(?:{alternatives})(?!\w)", 0.95)))
+            eponym = NOT_EPONYM if entity == "PERSON" else ""
+            rules.append((entity, Rule(f"deny-{entity.lower()}", rf"(?i)(?<!\w)(?:{alternatives})(?!\w){eponym}", 0.95)))
     if not rules:
         return None
     return _MultiEntityDenyList(rules)
