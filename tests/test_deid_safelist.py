@@ -176,3 +176,21 @@ def test_gold_span_marks_what_safe_harbor_lets_stay():
     assert not gold_span(text, 4, 6, "AGE").hipaa and gold_span(text, 12, 14, "AGE").hipaa
     assert not gold_span(text, 19, 23, "DATE").hipaa and gold_span(text, 28, 36, "DATE").hipaa
     assert gold_span(text, 0, 3, "PROFESSION") == GoldSpan(0, 3, "PROFESSION", False, "PROFESSION")
+
+
+def test_cli_reads_i2b2_xml_and_drops_the_tags(tmp_path):
+    from privacy.deid.__main__ import main
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "n1.xml").write_text('<?xml version="1.0"?><deIdi2b2><TEXT><![CDATA[Record date: 2069-04-07\n'
+                                'Mr. Villegas is seen today.\nXGT:holmes\n]]></TEXT><TAGS>'
+                                '<NAME id="P1" start="29" end="37" TYPE="PATIENT" text="Villegas"/></TAGS></deIdi2b2>')
+    (src / "n2.txt").write_text("Seen by Dr. Tavares on 3/80.")
+    assert main([str(src), str(tmp_path / "out"), "--method", "mask", "--date-mode", "mask"]) == 0
+    xml_out = (tmp_path / "out" / "n1.xml").read_text()
+    assert "<TEXT>" in xml_out and "is seen today" in xml_out
+    for phi in ("Villegas", "holmes", "2069", "TAGS"):
+        assert phi not in xml_out
+    txt_out = (tmp_path / "out" / "n2.txt").read_text()
+    assert "Tavares" not in txt_out and "3/80" not in txt_out
