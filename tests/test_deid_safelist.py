@@ -194,3 +194,25 @@ def test_cli_reads_i2b2_xml_and_drops_the_tags(tmp_path):
         assert phi not in xml_out
     txt_out = (tmp_path / "out" / "n2.txt").read_text()
     assert "Tavares" not in txt_out and "3/80" not in txt_out
+
+
+@pytest.mark.parametrize("text,value", [
+    ("cc: church\n", "church"),
+    ("Signed by: john villegas\n", "john villegas"),
+    ("He works at Fulton Tool & Die as a machinist.", "Fulton Tool & Die"),
+    ("A ninety-two year old man.", "ninety-two"),
+    ("Unit number 5-5487412 on file.", "5-5487412"),
+    ("Call back at extension 84710 please.", "84710"),
+])
+def test_lower_case_labels_employers_spelled_ages_and_bare_numbers(deid, text, value):
+    assert removed(deid, text, value)
+
+
+@pytest.mark.parametrize("text", [
+    "cc: patient and family\n",
+    "Reviewed by: the attending team\n",
+    "He works at home and retired from teaching.",
+    "A seventy-two year old man on heparin 25000 units and 10000 mg total.",
+])
+def test_lower_case_labels_employers_and_numbers_negatives(deid, text):
+    assert found(deid, text) == {}

@@ -45,8 +45,9 @@ _NER_CONFIGURATION = NerModelConfiguration(
                       "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"],
     default_score=0.65,
 )
-# The tagger and lemmatizer feed Presidio's context enhancement; the parser is not used.
-_UNUSED_PIPES = ("parser",)
+# Only the NER model (and its tok2vec) is used: the clinical recognizers carry no context words, so the
+# tagger and lemmatizer behind Presidio's context enhancement would cost a third of the time for nothing.
+_UNUSED_PIPES = ("parser", "tagger", "attribute_ruler", "lemmatizer", "senter")
 
 
 @dataclass(frozen=True)
@@ -293,6 +294,9 @@ def merge_overlaps(results: Sequence[RecognizerResult]) -> list[RecognizerResult
     return merged
 
 
+_WORD_TOKEN = regex.compile(r"\w+(?:[-']\w+)*")
+_PLAIN_WORD = regex.compile(r"\w+")
+_NOT_EPONYM = regex.compile(NOT_EPONYM)
 _NAME_WORD = regex.compile(r"[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?|[A-Z]{3,}")
 
 
@@ -307,9 +311,13 @@ def propagate_names(text: str, results: Sequence[RecognizerResult]) -> list[Reco
     if not words:
         return []
     # Not before an eponym's noun: Dr. Wilson in the note leaves "Wilson disease" a disease.
-    pattern = regex.compile(r"(?<![\w])(?:" + "|".join(regex.escape(w) for w in sorted(words)) + r")(?![\w])"
-                            + NOT_EPONYM)
-    return [RecognizerResult("PERSON", m.start(), m.end(), 0.6) for m in pattern.finditer(text)]
+    hits = []
+    for m in _WORD_TOKEN.finditer(text):  # Smith-Jones whole, else its parts ("Brien" of O'Brien)
+        for part in [m] if m.group() in words else _PLAIN_WORD.finditer(text, m.start(), m.end()):
+            if part.group() in words and _NOT_EPONYM.match(text, part.end()):
+                hits.append(RecognizerResult("PERSON", part.start(), part.end(), 0.6,
+                                             recognition_metadata={"recognizer_name": "NamePropagation"}))
+    return hits
 
 
 _worker: Deidentifier | None = None

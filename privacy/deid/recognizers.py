@@ -26,7 +26,7 @@ CATEGORIES: dict[str, str] = {
     "DATE": "DATE",
     "AGE": "AGE",
     "STREET_ADDRESS": "LOCATION", "CITY": "LOCATION", "ZIP": "LOCATION", "LOCATION": "LOCATION",
-    "HOSPITAL": "ORGANIZATION",
+    "HOSPITAL": "ORGANIZATION", "ORGANIZATION": "ORGANIZATION",
     "PHONE": "CONTACT", "EMAIL_ADDRESS": "CONTACT", "URL": "CONTACT", "IP_ADDRESS": "CONTACT",
     "SSN": "ID", "MRN": "ID", "HEALTH_PLAN": "ID", "ACCOUNT": "ID", "LICENSE": "ID", "VEHICLE": "ID",
     "DEVICE": "ID", "ID": "ID",
@@ -139,6 +139,12 @@ _RELATIVES = ("wife|husband|spouse|partner|son|daughter|mother|father|mom|dad|si
               "caregiver|guardian|neighbou?r|roommate|sibling|cousin|stepson|stepdaughter|proxy|HCP")
 
 
+_NAME_FIELD = (rf"(?:(?i:\b(?:{_NAME_LABELS}))[ \t]*:|(?i:\b(?:dictated|signed|reviewed|seen|referred|read|triaged|"
+               rf"written|typed|noted|approved|transcribed|completed|performed|verified|entered|cosigned)[ \t]+by)"
+               rf"[ \t]*:?)[ \t]*(?:{_TITLE}[ \t]+)?")
+_LOWER_NAME = r"[a-z][a-z'-]+(?:,?[ \t][a-z][a-z'-]+){0,2}(?=[ \t]*(?:$|[,;()/|]|[ \t]{2}|\.[ \t]*$))"
+
+
 def _not_medical(value: str) -> bool:
     return not is_medical_term(value)
 
@@ -149,10 +155,10 @@ def name_recognizer() -> RegexRecognizer:
         Rule("credential", rf"(?P<phi>(?:{_CAP}|[A-Z]\.)(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP}){{1,2}}|{_UPPER}(?:{_SP}{_UPPER}){{1,2}}|"
                            rf"(?:{_CAP}|{_UPPER}),[ \t]?(?:{_CAP}|{_UPPER})(?:{_SP}{_INITIAL})?)"
                            rf"[ \t]*,?[ \t]*(?<![A-Za-z]){_CREDENTIAL}", 0.85),
-        Rule("header", rf"(?:(?i:\b(?:{_NAME_LABELS}))[ \t]*:|(?i:\b(?:dictated|signed|reviewed|seen|referred|"
-                       rf"transcribed|completed|performed|verified|entered|cosigned)[ \t]+by)[ \t]*:?)[ \t]*"
-                       rf"(?:{_TITLE}[ \t]+)?(?P<phi>{_HEADER_NAME})", 0.85, all_ordinary),
+        Rule("header", rf"{_NAME_FIELD}(?P<phi>{_HEADER_NAME})", 0.85, all_ordinary),
         Rule("cc", rf"(?:^|\b)cc[ \t]*:[ \t]*(?:{_TITLE}[ \t]+)?(?P<phi>{_HEADER_NAME})", 0.8, all_ordinary),
+        # Real notes write names after a label in lower case too ("cc: church", "signed by: john smith").
+        Rule("header-lower", rf"(?:{_NAME_FIELD}|(?:^|\b)cc[ \t]*:[ \t]*)(?P<phi>{_LOWER_NAME})", 0.7, all_ordinary),
         Rule("relative", rf"(?i:\b(?:{_RELATIVES}))(?:'s)?[ \t]*,?[ \t]+(?:(?i:named|is|was)[ \t]+)?(?P<phi>{_CAP}(?:{_SP}{_CAP})?)"
                          r"(?![ \t]*(?i:disease|syndrome|history|hx|with|had|has|was|is|and|who))", 0.7),
         Rule("subject", rf"(?:^|(?<=[.!?:][ \t]+))(?P<phi>{_NOT_NAME_START}{_NAME})(?={_SP}is{_SP}an?{_SP}\d)", 0.75, all_ordinary),
@@ -245,6 +251,8 @@ def age_recognizer() -> RegexRecognizer:
                         rf"(?P<phi>{over_89})(?=[ \t]?(?:M|F)\b)", 0.7),
         Rule("age-label", rf"(?i:\bage[ds]?\b|\bage:)[ \t:]*(?P<phi>{over_89})\b", 0.85),
         Rule("decade", r"\b(?i:in[ \t]+(?:his|her|their)[ \t]+)(?P<phi>(?:9|10)0s)\b", 0.7),
+        Rule("spelled", r"(?i)\b(?P<phi>ninety(?:[ \t-](?:one|two|three|four|five|six|seven|eight|nine))?|one[ \t]+hundred"
+                        r"(?:[ \t]+(?:and[ \t]+)?\w+)?)(?=[ \t-]+(?:years?|yrs?|y/?o)\b)", 0.8),
     ]
     return RegexRecognizer("AGE", rules, name="AgeOver89Recognizer")
 
@@ -309,6 +317,15 @@ infusion anticoagulation coumadin lipid hypertension endocrine endocrinology gi 
 rheumatology dermatology urology gynecology obstetrics ob/gyn dental vascular transplant hospital this our your
 his her their local outside another other same home nursing skilled veterans senior private
 """.split())
+
+
+def employer_recognizer() -> RegexRecognizer:
+    """Employers and schools named after "works at", "employed by", "retired from" (i2b2 ORGANIZATION)."""
+    org = rf"(?:{_CAP}|[A-Z]{{2,6}}|&)(?:[ \t]+(?:of[ \t]+|the[ \t]+|&[ \t]+)?(?:{_CAP}|[A-Z]{{2,6}})){{0,4}}"
+    rules = [Rule("employer", rf"(?i:\b(?:works?|worked|working|employed|retired|job|teaches|taught|studies|"
+                              rf"volunteers?)[ \t]+(?:as[ \t]+an?[ \t]+\w+[ \t]+)?(?:at|for|from|by|with))[ \t]+"
+                              rf"(?:the[ \t]+)?(?P<phi>{org})", 0.6, all_safe)]
+    return RegexRecognizer("ORGANIZATION", rules, name="EmployerRecognizer")
 
 
 def hospital_recognizer() -> RegexRecognizer:
@@ -405,6 +422,10 @@ def unlabelled_id_recognizer() -> RegexRecognizer:
         Rule("hyphenated-number", r"(?<![\w./:-])\d{2,}-\d{2,}-\d{2,}(?:-\d+)*(?![\w-])", 0.5),
         Rule("code", r"\b(?=[A-Z0-9-]*\d{4})[A-Z]{1,4}-?\d{4,}[A-Z0-9]*\b", 0.6),
         Rule("code-with-part", r"\b[A-Z]{1,4}\d{2,}[/-]\d{3,}\b", 0.6),
+        Rule("dashed-number", r"(?<![\w./:-])\d{1,3}-\d{5,}(?![\w-])", 0.55),
+        # A bare five-digit number with no unit after it: a ZIP, an extension or a record number.
+        Rule("five-digits", r"(?<![\d.,/:$-])\d{5}(?![\d]|[.,]\d)(?![ \t]*(?i:units?\b|u\b|iu\b|mg|mcg|ml|g\b|k\b|/|cells|copies|"
+                            r"ng|pg|steps|kcal|cal\b|feet|ft\b|miles|lbs?\b|dollars|%))", 0.5),
         # Staff signature codes (FB59, JQ77): letters then digits, not a lab, gene or lead name.
         Rule("staff-code", rf"\b(?!{_CLINICAL_CODE_PREFIXES}\d)[A-Z]{{2,4}}\d{{2,3}}\b", 0.55),
     ]
@@ -415,7 +436,8 @@ def clinical_recognizers(ner_strength: float = 0.65) -> list[LocalRecognizer]:
     """Every recognizer of the clinical analyzer (Presidio's own e-mail, URL and IP recognizers included)."""
     return [
         name_recognizer(), ClinicalNerRecognizer(ner_strength=ner_strength), date_recognizer(), age_recognizer(),
-        address_recognizer(), *city_recognizers(), zip_recognizer(), hospital_recognizer(), phone_recognizer(),
+        address_recognizer(), *city_recognizers(), zip_recognizer(), hospital_recognizer(), employer_recognizer(),
+        phone_recognizer(),
         ssn_recognizer(), vehicle_recognizer(), unlabelled_id_recognizer(), *labelled_id_recognizers(),
         SafeListRecognizer(),
         EmailRecognizer(supported_entity="EMAIL_ADDRESS"), UrlRecognizer(supported_entity="URL"),
