@@ -216,3 +216,8 @@ def test_lower_case_labels_employers_spelled_ages_and_bare_numbers(deid, text, v
 ])
 def test_lower_case_labels_employers_and_numbers_negatives(deid, text):
     assert found(deid, text) == {}
+
+
+def test_found_names_propagate_to_lower_case_but_common_words_do_not(deid):
+    out = deid.deidentify("Dr. Villegas and Dr. Rose saw him. villegas agreed; a rose was on the table.").text
+    assert "villegas" not in out and "a rose was" in out

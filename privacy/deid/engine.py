@@ -19,6 +19,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from common.config import DeidSection
 from privacy.deid.nlp import LANGUAGE, OfflineSpacyNlpEngine
 from privacy.deid.recognizers import NOT_EPONYM, RegexRecognizer, Rule, clinical_recognizers, deny_list_recognizer
+from privacy.deid.safelist import is_safe_word
 from privacy.deid.surrogates import (
     KeyedSurrogates,
     generalise_age,
@@ -308,6 +309,8 @@ def propagate_names(text: str, results: Sequence[RecognizerResult]) -> list[Reco
             for w in _NAME_WORD.findall(text[r.start:r.end]):
                 if len(w) >= 3 and w.lower() not in STOP_WORDS and not is_medical_term(w):
                     words.update({w, w.upper(), w.capitalize()})
+                    if not is_safe_word(w):  # "villegas" too, but never "rose" for a Rose
+                        words.add(w.lower())
     if not words:
         return []
     # Not before an eponym's noun: Dr. Wilson in the note leaves "Wilson disease" a disease.
