@@ -221,3 +221,8 @@ def test_lower_case_labels_employers_and_numbers_negatives(deid, text):
 def test_found_names_propagate_to_lower_case_but_common_words_do_not(deid):
     out = deid.deidentify("Dr. Villegas and Dr. Rose saw him. villegas agreed; a rose was on the table.").text
     assert "villegas" not in out and "a rose was" in out
+
+
+def test_date_ranges_and_two_digit_years(deid):
+    assert removed(deid, "admitted 1/14-1/18 for CHF", "1/18") and removed(deid, "Date: 7 Apr 69", "69")
+    assert found(deid, "pain 3/10-5/10, BP 120/80-130/85") == {}

@@ -224,7 +224,7 @@ def date_recognizer() -> RegexRecognizer:
         Rule("iso", rf"(?<![\d/.-])(?:19|20|21)\d{{2}}([-/.]){_M}\1{_D}(?![\d/.-]\d)", 0.9),
         Rule("us-numeric", rf"(?<![\d/.-]){_M}([-/.]){_D}\1(?:\d{{4}}|\d{{2}})(?![\d/]|\.\d)", 0.85),
         Rule("month-day-year", rf"\b{_MONTH_ANY_CASE}\.?[ \t]+{_D}{_ORD}(?:,?[ \t]*{year})?\b", 0.85),
-        Rule("day-month-year", rf"\b{_D}{_ORD}[ \t]*(?:of[ \t]+)?{_MONTH_ANY_CASE}\.?(?:,?[ \t]*\d{{4}})?\b", 0.85),
+        Rule("day-month-year", rf"\b{_D}{_ORD}[ \t]*(?:of[ \t]+)?{_MONTH_ANY_CASE}\.?(?:,?[ \t]*(?:\d{{4}}|'?\d{{2}}))?\b", 0.85),
         Rule("day-mon-year", rf"\b{_D}-{_MONTH_ANY_CASE}-(?:\d{{4}}|\d{{2}})\b", 0.85),
         Rule("month-year", rf"\b{_MONTH_ANY_CASE}\.?,?[ \t]+(?:of[ \t]+)?(?:19|20)\d{{2}}\b", 0.85),
         Rule("numeric-month-year", rf"(?<![\d/.-]){_M}[/-](?:19|20)\d{{2}}(?![\d/])", 0.7),
@@ -233,6 +233,9 @@ def date_recognizer() -> RegexRecognizer:
              0.6),
         # "7/10" after "pain" is a score even a few words later ("pain 3/10, improved from 7/10").
         Rule("month-day", rf"{_NOT_DATE_BEFORE}(?<!(?i:pain)[^.\n]{{0,40}}[ \t](?=\d{{1,2}}/10\b))(?<![\d/.,-]){_M}/{_D}(?![\d/]|\.\d){_NOT_DATE_AFTER}", 0.6),
+        # The end of a range, "1/14-1/18" (the start is found by the rule above).
+        Rule("month-day-range", rf"(?<!(?i:pain|score|strength|murmur|grade|power|apgars?)[^.\n]{{0,30}})"
+                                rf"(?<=(?<![\d/]){_M}/{_D}[ \t]*[-–][ \t]*)(?P<phi>{_M}/{_D})(?![\d/]|\.\d)", 0.6),
         Rule("month-name", r"\b(?:January|February|March|April|June|July|August|September|October|November|December)\b", 0.5),
         Rule("holiday", r"\b(?:Christmas(?:[ \t]+Eve)?|Thanksgiving|Easter|New[ \t]+Year's(?:[ \t]+(?:Day|Eve))?|"
                         r"Independence[ \t]+Day|Memorial[ \t]+Day|Labor[ \t]+Day|Halloween|Valentine's[ \t]+Day)\b", 0.6),
