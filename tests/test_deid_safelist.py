@@ -167,8 +167,19 @@ def test_token_metrics_match_a_hand_count():
     assert report["all_phi"]["f2"] == round(5 * 0.75 * 0.6 / (4 * 0.75 + 0.6), 4)
     assert report["per_type"]["DATE"] == {"gold_tokens": 2, "recall": 0.5}
     assert report["per_type"]["PATIENT"]["recall"] == 0.0
-    assert report["per_recognizer"] == {"a": {"phi_tokens": 1, "false_positive_tokens": 1},
-                                        "b": {"phi_tokens": 2, "false_positive_tokens": 0}}
+    assert report["per_recognizer"] == {"a": {"phi_tokens": 1, "only_phi_tokens": 1, "false_positive_tokens": 1},
+                                        "b": {"phi_tokens": 2, "only_phi_tokens": 2, "false_positive_tokens": 0}}
+
+
+def test_recognizer_attribution_counts_overlaps_and_sole_catches():
+    text = "Dr Smith saw Ann"
+    note = GoldNote("n", text, [gold_span(text, 3, 8, "DOCTOR"), gold_span(text, 13, 16, "PATIENT")])
+    predicted = [PredictedSpan(3, 8, "NAME", "a"), PredictedSpan(0, 8, "NAME", "b"), PredictedSpan(13, 16, "NAME", "b")]
+    report = token_metrics([note], [predicted])
+    # Dr: b, wrongly; Smith: a and b; Ann: b alone.
+    assert report["per_recognizer"] == {"a": {"phi_tokens": 1, "only_phi_tokens": 0, "false_positive_tokens": 0},
+                                        "b": {"phi_tokens": 2, "only_phi_tokens": 1, "false_positive_tokens": 1}}
+    assert report["all_phi"]["recall"] == 1.0 and report["all_phi"]["precision"] == round(2 / 3, 4)
 
 
 def test_gold_span_marks_what_safe_harbor_lets_stay():

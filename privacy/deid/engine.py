@@ -168,6 +168,11 @@ class Deidentifier:
     def analyze_batch(self, texts: Sequence[str], patients: Sequence[PatientContext | None] | None = None
                       ) -> list[list[RecognizerResult]]:
         """Non-overlapping PHI spans of every text (the first pass), in text order."""
+        return [merge_overlaps(found) for found in self.detections_batch(texts, patients)]
+
+    def detections_batch(self, texts: Sequence[str], patients: Sequence[PatientContext | None] | None = None
+                         ) -> list[list[RecognizerResult]]:
+        """Every recognizer's own detections, overlapping, each naming its recognizer (for attribution)."""
         patients = _aligned(texts, patients)
         artifacts = self.analyzer.nlp_engine.process_batch(list(texts), LANGUAGE, batch_size=self.cfg.batch_size)
         found = []
@@ -176,7 +181,7 @@ class Deidentifier:
             results = self.analyzer.analyze(text, LANGUAGE, nlp_artifacts=nlp_artifacts,
                                             ad_hoc_recognizers=[deny] if deny else None,
                                             score_threshold=self.cfg.score_threshold)
-            found.append(merge_overlaps(results + propagate_names(text, results)))
+            found.append(results + propagate_names(text, results))
         return found
 
     # -- replacement ------------------------------------------------------------------------------------

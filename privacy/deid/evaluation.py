@@ -123,13 +123,13 @@ def token_metrics(notes: Sequence[GoldNote], predictions: Sequence[Sequence[Pred
     whether a predicted token is annotated PHI of any kind. Recall per category and per type asks whether
     the tokens were removed at all (the type found does not matter); precision per category asks whether
     tokens predicted as that category were PHI. ``per_recognizer`` counts, for each recognizer, the gold
-    tokens it caught and the tokens it removed wrongly.
+    tokens it caught, those it alone caught and the tokens it removed wrongly.
     """
     tp, fn, fp = Counter(), Counter(), Counter()
     all_tp = all_fn = 0
     type_tp, type_fn = Counter(), Counter()
     predicted_tokens = Counter()
-    source_tp, source_fp = Counter(), Counter()
+    source_tp, source_only, source_fp = Counter(), Counter(), Counter()
     for note, predicted in zip(notes, predictions, strict=True):
         for token in _TOKEN.finditer(note.text):
             s, e = token.span()
@@ -145,12 +145,16 @@ def token_metrics(notes: Sequence[GoldNote], predictions: Sequence[Sequence[Pred
                 predicted_tokens[pred[0].category] += 1
                 if not gold:
                     fp[pred[0].category] += 1
-                for source in {p.source for p in pred}:
+                sources = {p.source for p in pred}
+                for source in sources:
                     (source_tp if gold else source_fp)[source] += 1
+                if gold and len(sources) == 1:
+                    source_only[next(iter(sources))] += 1
     total_fp = sum(fp.values())
     report = {"overall": _scores(sum(tp.values()), sum(fn.values()), total_fp),
               "all_phi": _scores(all_tp, all_fn, total_fp), "per_category": {}, "per_type": {},
-              "per_recognizer": {source: {"phi_tokens": source_tp[source], "false_positive_tokens": source_fp[source]}
+              "per_recognizer": {source: {"phi_tokens": source_tp[source], "only_phi_tokens": source_only[source],
+                                          "false_positive_tokens": source_fp[source]}
                                  for source in sorted(set(source_tp) | set(source_fp)) if source}}
     for category in sorted(set(tp) | set(fn) | set(predicted_tokens)):
         gold_n = tp[category] + fn[category]
