@@ -237,3 +237,8 @@ def test_found_names_propagate_to_lower_case_but_common_words_do_not(deid):
 def test_date_ranges_and_two_digit_years(deid):
     assert removed(deid, "admitted 1/14-1/18 for CHF", "1/18") and removed(deid, "Date: 7 Apr 69", "69")
     assert found(deid, "pain 3/10-5/10, BP 120/80-130/85") == {}
+
+
+def test_general_and_regional_end_hospital_names(deid):
+    assert found(deid, "Transferred from Ashtabula General for cath.") == {"Ashtabula General": "HOSPITAL"}
+    assert found(deid, "In General, he is well. The Surgeon General warns. General: well appearing.") == {}

@@ -304,7 +304,8 @@ def zip_recognizer() -> RegexRecognizer:
     return RegexRecognizer("ZIP", rules, name="ZipCodeRecognizer")
 
 
-_FACILITY_KIND = (r"(?:Hospital|Medical[ \t]+Cent(?:er|re)|Health[ \t]+Cent(?:er|re)|Health[ \t]+System|Healthcare|"
+# "General" and "Regional" alone end many US hospital names ("Massachusetts General", "Ashtabula Regional").
+_FACILITY_KIND = (r"(?:Hospital|General|Regional|Medical[ \t]+Cent(?:er|re)|Health[ \t]+Cent(?:er|re)|Health[ \t]+System|Healthcare|"
                   r"Health[ \t]+Care|Clinic|Infirmary|Institute|Nursing[ \t]+(?:Home|Facility)|Rehabilitation[ \t]+"
                   r"(?:Center|Hospital|Facility)|Rehab|Hospice|Medical[ \t]+Group|Care[ \t]+Center|Surgery[ \t]+Center|"
                   r"Surgical[ \t]+Center|Urgent[ \t]+Care|Pharmacy|Memorial|Sanatorium|Medical[ \t]+Associates|"
@@ -318,7 +319,7 @@ general community regional university county state city memorial medical health 
 pediatric pediatrics neurology psychiatry psychiatric orthopedic orthopedics physical rehabilitation rehab
 infusion anticoagulation coumadin lipid hypertension endocrine endocrinology gi gastroenterology pulmonary
 rheumatology dermatology urology gynecology obstetrics ob/gyn dental vascular transplant hospital this our your
-his her their local outside another other same home nursing skilled veterans senior private
+his her their local outside another other same home nursing skilled veterans senior private surgeon attorney
 """.split())
 
 
