@@ -37,6 +37,7 @@ _MEDICAL_ENDINGS = regex.compile(
     r"gatran|gliptin|glitazone|glinide|mab|inib|tinib|ciclovir|vir|semide|thiazide|zepam|zolam|azepam|oxetine|"
     r"triptyline|codone|morphone|profen|asone|olone|terol|tropium|dronate|lukast|setron|tadine|afil|osin|"
     r"itis|osis|ectomy|otomy|ostomy|oplasty|plasty|oscopy|scopy|graphy|gram|emia|uria|pathy|algia|penia|cytosis|"
+    r"izide|uride|ipide|amide|purinol|glycerin|vax|basilar|dimer|"
     r"megaly|plegia|paresis|trophy|ology|ologist|ogenic|oma|omas|aemia|ase|ases|itides|ectasis|rrhea|rrhoea)$")
 _WORD = regex.compile(r"(?<![\w'’])[A-Za-z][A-Za-z'’]*[A-Za-z]|(?<![\w'’])[A-Za-z](?![\w'’])")
 # Between two words of one name: a space, a comma (with or without a space) or an initial's period.

@@ -23,7 +23,7 @@ ellison marfan klinefelter noonan prader willi angelman hurler gaucher fabry nie
 bowen whitney wilcoxon bristol braden ranson pugh meld
 karnofsky ecog nyha killip timi chads vasc hasbled wells geneva curb centor alvarado ottawa hamilton
 ishihara snellen weber schober spurling lachman mcmurray hawkins neer jobe finkelstein homan homans
-adson valsalva seldinger swan-ganz cheyne-stokes guillain-barre guillain-barré creutzfeldt-jakob
+adson kerley valsalva seldinger swan-ganz cheyne-stokes guillain-barre guillain-barré creutzfeldt-jakob
 """.split()
 
 # Drugs (generic and common brand names) that NER models tag as people or places.
