@@ -57,6 +57,7 @@ def test_vetoes_tell_headings_from_names():
     "Neuro: Alert and oriented.\nAbdomen: Soft, non-tender.\nLungs: Clear.\nECG: Sinus rhythm.",
     "ABDOMEN:  Soft and nontender.\nDISPOSITION (including condition): stable.",
     "He continues taking his Atenolol and Hydroxychloroquine; Prednisone stopped.",
+    "On Coumadin, Glipizide, Allopurinol, Glyburide and Nitroglycerin. CXR: Kerley B lines. Pneumovax given.",
     "Not reviewed by Attending Provider",
     "Na 138, K 4.1, Cr 1.02, BUN 16, WBC 7.2, Hgb 12.8, INR 1.1, BP 120/80, pain 3/10.",
 ])
