@@ -115,9 +115,14 @@ def test_birth_years_stay_when_no_age_is_over_89(deid):
 def test_no_phi_reaches_logs_at_debug(caplog):
     caplog.set_level(logging.DEBUG)
     with Deidentifier.from_config(DeidSection(), None) as fresh:
-        fresh.deidentify("Patient Quentin Villegas, MRN 4417823, seen 03/04/2021 by Dr. Tavares.")
+        fresh.deidentify("Patient Quentin Villegas, MRN 4417823, seen 03/04/2021 by Dr. Tavares, "
+                         "e-mail quentin.villegas@gmail.com.")
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert caplog.records  # the engine still logs its counts
+    # Presidio's own DEBUG lines (context words, decision process) quote text: its loggers stay above DEBUG
+    # even when the application asks for DEBUG everywhere.
+    for name in ("presidio-analyzer", "presidio-anonymizer"):
+        assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING
     for phi in ("Quentin", "Villegas", "4417823", "03/04/2021", "Tavares"):
         assert phi not in logged
 
@@ -228,6 +233,13 @@ def test_lower_case_labels_employers_spelled_ages_and_bare_numbers(deid, text, v
 ])
 def test_lower_case_labels_employers_and_numbers_negatives(deid, text):
     assert found(deid, text) == {}
+
+
+def test_safe_list_vocabularies_ship_with_their_packages():
+    from privacy.deid.safelist import census_names, zipf
+
+    assert {"smith", "villegas", "mary"} <= census_names() and "sternal" not in census_names()
+    assert zipf("clear") > 5 > zipf("villegas") > zipf("xzavian") == 0
 
 
 def test_found_names_propagate_to_lower_case_but_common_words_do_not(deid):
