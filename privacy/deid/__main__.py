@@ -3,8 +3,9 @@
     python -m privacy.deid INPUT OUTPUT [--method surrogate --secret-env MEDFED_DEID_SECRET]
                                         [--date-mode shift] [--field text] [--review review.html]
 
-INPUT is a .txt or .jsonl file or a folder of them; OUTPUT mirrors it. In .jsonl files the string field
-``--field`` of every line is de-identified and the other fields are kept. The terminal shows counts by
+INPUT is a .txt, .jsonl or i2b2-format .xml file or a folder of them; OUTPUT mirrors it. In .jsonl files the
+string field ``--field`` of every line is de-identified and the other fields are kept; in .xml files the
+<TEXT> element is de-identified and the <TAGS> element (which quotes the PHI) is dropped. The terminal shows counts by
 entity type and the residual rate only; ``--review`` writes a side-by-side view (original next to
 de-identified) to a local file readable by its owner only, for the privacy officer. Exit status 3 means the
 residual rate is above the bound and the output must not be used for training.
@@ -17,6 +18,7 @@ import html
 import json
 import os
 import sys
+import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -24,8 +26,9 @@ from pathlib import Path
 from common.config import DeidSection
 from common.jsonfiles import RecordFileError, field, json_records
 from privacy.deid.engine import Deidentifier, DeidResult, residual_rate
+from privacy.deid.evaluation import I2b2FormatError, load_i2b2
 
-SUFFIXES = (".txt", ".jsonl")
+SUFFIXES = (".txt", ".jsonl", ".xml")
 
 
 def _inputs(root: Path) -> list[Path]:
@@ -37,6 +40,11 @@ def _inputs(root: Path) -> list[Path]:
 
 
 def _read_texts(path: Path, field_name: str) -> tuple[list[str], list[dict] | None]:
+    if path.suffix == ".xml":
+        try:
+            return [load_i2b2(path)[0].text], None
+        except I2b2FormatError as exc:
+            raise SystemExit(f"error: {exc}") from None
     if path.suffix != ".jsonl":
         return [path.read_text(encoding="utf-8")], None
     texts, rows = [], []
@@ -51,6 +59,11 @@ def _read_texts(path: Path, field_name: str) -> tuple[list[str], list[dict] | No
 
 def _write(path: Path, results: list[DeidResult], rows: list[dict] | None, field_name: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    if rows is None and path.suffix == ".xml":
+        root = ET.Element("deIdi2b2")
+        ET.SubElement(root, "TEXT").text = results[0].text
+        ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+        return
     if rows is None:
         path.write_text(results[0].text, encoding="utf-8")
         return

@@ -18,7 +18,8 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from common.config import DeidSection
 from privacy.deid.nlp import LANGUAGE, OfflineSpacyNlpEngine
-from privacy.deid.recognizers import RegexRecognizer, Rule, clinical_recognizers, deny_list_recognizer
+from privacy.deid.recognizers import NOT_EPONYM, RegexRecognizer, Rule, clinical_recognizers, deny_list_recognizer
+from privacy.deid.safelist import is_safe_word
 from privacy.deid.surrogates import (
     KeyedSurrogates,
     generalise_age,
@@ -31,6 +32,11 @@ from privacy.deid.surrogates import (
 from privacy.deid.terms import is_medical_term
 
 logger = logging.getLogger(__name__)
+# Presidio logs every candidate span's text at DEBUG: patient text must never reach a log at any level.
+for _name in ("presidio-analyzer", "presidio-anonymizer"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+_YEAR = regex.compile(r"(?<![\d/.-])(?:19|20|21)\d{2}(?![\d/-])")  # a year written alone
+_ANY_YEAR = regex.compile(r"(?<!\d)(?:19|20|21)\d{2}(?!\d)")
 
 # spaCy labels kept from the statistical NER model; dates, numbers and organisations come from patterns,
 # which are more precise on clinical text.
@@ -40,8 +46,9 @@ _NER_CONFIGURATION = NerModelConfiguration(
                       "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"],
     default_score=0.65,
 )
-# The tagger and lemmatizer feed Presidio's context enhancement; the parser is not used.
-_UNUSED_PIPES = ("parser",)
+# Only the NER model (and its tok2vec) is used: the clinical recognizers carry no context words, so the
+# tagger and lemmatizer behind Presidio's context enhancement would cost a third of the time for nothing.
+_UNUSED_PIPES = ("parser", "tagger", "attribute_ruler", "lemmatizer", "senter")
 
 
 @dataclass(frozen=True)
@@ -161,6 +168,11 @@ class Deidentifier:
     def analyze_batch(self, texts: Sequence[str], patients: Sequence[PatientContext | None] | None = None
                       ) -> list[list[RecognizerResult]]:
         """Non-overlapping PHI spans of every text (the first pass), in text order."""
+        return [merge_overlaps(found) for found in self.detections_batch(texts, patients)]
+
+    def detections_batch(self, texts: Sequence[str], patients: Sequence[PatientContext | None] | None = None
+                         ) -> list[list[RecognizerResult]]:
+        """Every recognizer's own detections, overlapping, each naming its recognizer (for attribution)."""
         patients = _aligned(texts, patients)
         artifacts = self.analyzer.nlp_engine.process_batch(list(texts), LANGUAGE, batch_size=self.cfg.batch_size)
         found = []
@@ -169,7 +181,7 @@ class Deidentifier:
             results = self.analyzer.analyze(text, LANGUAGE, nlp_artifacts=nlp_artifacts,
                                             ad_hoc_recognizers=[deny] if deny else None,
                                             score_threshold=self.cfg.score_threshold)
-            found.append(merge_overlaps(results + propagate_names(text, results)))
+            found.append(results + propagate_names(text, results))
         return found
 
     # -- replacement ------------------------------------------------------------------------------------
@@ -189,7 +201,11 @@ class Deidentifier:
         return self.deidentify_batch([text], [patient])[0]
 
     def _replace(self, text: str, spans: list[RecognizerResult], patient: PatientContext | None) -> DeidResult:
-        operators = {entity: OperatorConfig("custom", {"lambda": self._replacement_for(entity, patient)})
+        cutoff = _birth_year_cutoff(text, spans)
+        if cutoff is not None:  # the birth years of a 90+ patient go too, written alone or in a date
+            spans = merge_overlaps(spans + [RecognizerResult("DATE", m.start(), m.end(), 0.9) for m in _YEAR.finditer(text)
+                                            if int(m.group()) <= cutoff])
+        operators = {entity: OperatorConfig("custom", {"lambda": self._replacement_for(entity, patient, cutoff)})
                      for entity in {s.entity_type for s in spans}}
         output = self._anonymizer.anonymize(text, spans, operators, ConflictResolutionStrategy.REMOVE_INTERSECTIONS)
         masked = self._anonymizer.anonymize(
@@ -198,7 +214,8 @@ class Deidentifier:
         counts = Counter(item.entity_type for item in output.items)
         return DeidResult(output.text, dict(counts), self._residual.count(masked, patient))
 
-    def _replacement_for(self, entity: str, patient: PatientContext | None) -> Callable[[str], str]:
+    def _replacement_for(self, entity: str, patient: PatientContext | None, cutoff: int | None = None
+                         ) -> Callable[[str], str]:
         if entity == "AGE":
             return generalise_age
         if entity == "ZIP":
@@ -209,6 +226,8 @@ class Deidentifier:
             if self.cfg.date_mode == "shift" and patient is not None:
                 days = self._surrogates.date_shift_days(patient.patient_id, self.cfg.date_shift_max_days)
                 return lambda value: shift_date(value, days)
+            if cutoff is not None:
+                return lambda value: _fold_old_year(year_only(value), cutoff)
             return year_only  # Safe Harbor; also the fallback when a text has no known patient to shift by
         if self.cfg.method == "surrogate":
             return lambda value: self._surrogates.replace(entity, value)
@@ -246,6 +265,20 @@ def _aligned(texts: Sequence[str], patients: Sequence[PatientContext | None] | N
     return list(patients)
 
 
+def _birth_year_cutoff(text: str, spans: Sequence[RecognizerResult]) -> int | None:
+    """Where a text gives an age over 89, the last year that can be a birth year (Safe Harbor folds them into
+    the 90+ category): 90 years before the text's latest year; with no year to go by, every year. None when
+    the text gives no such age."""
+    if not any(s.entity_type == "AGE" for s in spans):
+        return None
+    years = [int(m.group()) for m in _ANY_YEAR.finditer(text)]
+    return max(years) - 90 if years else 9999
+
+
+def _fold_old_year(kept: str, cutoff: int) -> str:
+    return mask("DATE") if kept.isdigit() and int(kept) <= cutoff else kept
+
+
 def merge_overlaps(results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
     """Union of overlapping detections, typed by the most confident (then longest) one.
 
@@ -258,13 +291,18 @@ def merge_overlaps(results: Sequence[RecognizerResult]) -> list[RecognizerResult
             last = merged[-1]
             if (r.score, r.end - r.start) > (best[-1].score, best[-1].end - best[-1].start):
                 best[-1] = r
-            merged[-1] = RecognizerResult(best[-1].entity_type, last.start, max(last.end, r.end), best[-1].score)
+            merged[-1] = RecognizerResult(best[-1].entity_type, last.start, max(last.end, r.end), best[-1].score,
+                                          recognition_metadata=best[-1].recognition_metadata)
         else:
-            merged.append(RecognizerResult(r.entity_type, r.start, r.end, r.score))
+            merged.append(RecognizerResult(r.entity_type, r.start, r.end, r.score,
+                                           recognition_metadata=r.recognition_metadata))
             best.append(r)
     return merged
 
 
+_WORD_TOKEN = regex.compile(r"\w+(?:[-']\w+)*")
+_PLAIN_WORD = regex.compile(r"\w+")
+_NOT_EPONYM = regex.compile(NOT_EPONYM)
 _NAME_WORD = regex.compile(r"[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?|[A-Z]{3,}")
 
 
@@ -276,10 +314,18 @@ def propagate_names(text: str, results: Sequence[RecognizerResult]) -> list[Reco
             for w in _NAME_WORD.findall(text[r.start:r.end]):
                 if len(w) >= 3 and w.lower() not in STOP_WORDS and not is_medical_term(w):
                     words.update({w, w.upper(), w.capitalize()})
+                    if not is_safe_word(w):  # "villegas" too, but never "rose" for a Rose
+                        words.add(w.lower())
     if not words:
         return []
-    pattern = regex.compile(r"(?<![\w])(?:" + "|".join(regex.escape(w) for w in sorted(words)) + r")(?![\w])")
-    return [RecognizerResult("PERSON", m.start(), m.end(), 0.6) for m in pattern.finditer(text)]
+    # Not before an eponym's noun: Dr. Wilson in the note leaves "Wilson disease" a disease.
+    hits = []
+    for m in _WORD_TOKEN.finditer(text):  # Smith-Jones whole, else its parts ("Brien" of O'Brien)
+        for part in [m] if m.group() in words else _PLAIN_WORD.finditer(text, m.start(), m.end()):
+            if part.group() in words and _NOT_EPONYM.match(text, part.end()):
+                hits.append(RecognizerResult("PERSON", part.start(), part.end(), 0.6,
+                                             recognition_metadata={"recognizer_name": "NamePropagation"}))
+    return hits
 
 
 _worker: Deidentifier | None = None

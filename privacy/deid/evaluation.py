@@ -45,6 +45,7 @@ class GoldSpan:
     end: int
     category: str
     hipaa: bool = True  # False: annotated PHI that Safe Harbor lets stay (states, years, ages up to 89)
+    kind: str = ""  # the annotation's own type (i2b2 TYPE), for recall per type
 
 
 @dataclass
@@ -69,6 +70,20 @@ def load_i2b2(path: str | Path) -> list[GoldNote]:
     return [_load_i2b2_file(f) for f in files]
 
 
+def gold_span(text: str, start: int, end: int, kind: str, tag: str = "") -> GoldSpan:
+    """A gold span of i2b2 type ``kind``, with its category and whether Safe Harbor requires its removal."""
+    kind = kind.upper()
+    category = I2B2_TYPES.get(kind, "ID" if tag.upper() == "ID" else None)
+    value = text[start:end]
+    hipaa = category is not None
+    if category == "DATE" and _YEAR_ONLY.fullmatch(value.strip()):
+        hipaa = False
+    if category == "AGE":
+        digits = regex.sub(r"\D", "", value)
+        hipaa = bool(digits) and int(digits) > 89
+    return GoldSpan(start, end, category or kind, hipaa, kind)
+
+
 def _load_i2b2_file(file: Path) -> GoldNote:
     try:
         root = ET.parse(file).getroot()
@@ -81,22 +96,13 @@ def _load_i2b2_file(file: Path) -> GoldNote:
     tags = root.find("TAGS")
     spans = []
     for tag in tags if tags is not None else ():
-        kind = tag.get("TYPE", tag.tag).upper()
         try:
             start, end = int(tag.get("start")), int(tag.get("end"))
         except (TypeError, ValueError):
             raise I2b2FormatError(f"{file}: <{tag.tag} id={tag.get('id')!r}> has no integer start/end") from None
         if not 0 <= start < end <= len(text):
             raise I2b2FormatError(f"{file}: <{tag.tag} id={tag.get('id')!r}> span {start}-{end} outside the text")
-        category = I2B2_TYPES.get(kind, "ID" if tag.tag.upper() == "ID" else None)
-        value = text[start:end]
-        hipaa = category is not None
-        if category == "DATE" and _YEAR_ONLY.fullmatch(value.strip()):
-            hipaa = False
-        if category == "AGE":
-            digits = regex.sub(r"\D", "", value)
-            hipaa = bool(digits) and int(digits) > 89
-        spans.append(GoldSpan(start, end, category or kind, hipaa))
+        spans.append(gold_span(text, start, end, tag.get("TYPE", tag.tag), tag.tag))
     return GoldNote(file.stem, text, spans)
 
 
@@ -105,37 +111,51 @@ class PredictedSpan:
     start: int
     end: int
     category: str
+    source: str = ""  # the recognizer that found it, for attribution
 
 
 def token_metrics(notes: Sequence[GoldNote], predictions: Sequence[Sequence[PredictedSpan]]) -> dict:
-    """Token-level PHI recall, precision and F2, overall and per category.
+    """Token-level PHI recall, precision and F2, overall and per category, type and recognizer.
 
-    A token (a run of word characters) is gold PHI when a Safe Harbor gold span overlaps it, and is
-    predicted PHI when a predicted span does. Recall per category asks whether the category's tokens were
-    removed at all (the type found does not matter); precision per category asks whether tokens
-    predicted as that category were PHI of any category. Tokens inside non-Safe-Harbor gold spans count
-    neither way.
+    A token (a run of word characters) is gold PHI when a gold span overlaps it, and predicted PHI when a
+    predicted span does. ``overall`` recall counts Safe Harbor tokens only (``hipaa`` spans); ``all_phi``
+    recall counts every annotated token (states, professions, years and young ages too). Precision asks
+    whether a predicted token is annotated PHI of any kind. Recall per category and per type asks whether
+    the tokens were removed at all (the type found does not matter); precision per category asks whether
+    tokens predicted as that category were PHI. ``per_recognizer`` counts, for each recognizer, the gold
+    tokens it caught, those it alone caught and the tokens it removed wrongly.
     """
     tp, fn, fp = Counter(), Counter(), Counter()
+    all_tp = all_fn = 0
+    type_tp, type_fn = Counter(), Counter()
     predicted_tokens = Counter()
+    source_tp, source_only, source_fp = Counter(), Counter(), Counter()
     for note, predicted in zip(notes, predictions, strict=True):
         for token in _TOKEN.finditer(note.text):
             s, e = token.span()
             gold = [g for g in note.spans if g.start < e and s < g.end]
             pred = [p for p in predicted if p.start < e and s < p.end]
             hipaa = [g for g in gold if g.hipaa]
-            if gold and not hipaa:
-                continue
-            gold_category = hipaa[0].category if hipaa else None
-            pred_category = pred[0].category if pred else None
-            if gold_category:
-                (tp if pred else fn)[gold_category] += 1
-            if pred_category:
-                predicted_tokens[pred_category] += 1
-                if not gold_category:
-                    fp[pred_category] += 1
-    total_tp, total_fn, total_fp = sum(tp.values()), sum(fn.values()), sum(fp.values())
-    report = {"overall": _scores(total_tp, total_fn, total_fp), "per_category": {}}
+            if gold:
+                all_tp, all_fn = all_tp + bool(pred), all_fn + (not pred)
+                (type_tp if pred else type_fn)[gold[0].kind or gold[0].category] += 1
+            if hipaa:
+                (tp if pred else fn)[hipaa[0].category] += 1
+            if pred:
+                predicted_tokens[pred[0].category] += 1
+                if not gold:
+                    fp[pred[0].category] += 1
+                sources = {p.source for p in pred}
+                for source in sources:
+                    (source_tp if gold else source_fp)[source] += 1
+                if gold and len(sources) == 1:
+                    source_only[next(iter(sources))] += 1
+    total_fp = sum(fp.values())
+    report = {"overall": _scores(sum(tp.values()), sum(fn.values()), total_fp),
+              "all_phi": _scores(all_tp, all_fn, total_fp), "per_category": {}, "per_type": {},
+              "per_recognizer": {source: {"phi_tokens": source_tp[source], "only_phi_tokens": source_only[source],
+                                          "false_positive_tokens": source_fp[source]}
+                                 for source in sorted(set(source_tp) | set(source_fp)) if source}}
     for category in sorted(set(tp) | set(fn) | set(predicted_tokens)):
         gold_n = tp[category] + fn[category]
         pred_n = predicted_tokens[category]
@@ -145,10 +165,14 @@ def token_metrics(notes: Sequence[GoldNote], predictions: Sequence[Sequence[Pred
             "predicted_tokens": pred_n,
             "precision": round((pred_n - fp[category]) / pred_n, 4) if pred_n else None,
         }
+    for kind in sorted(set(type_tp) | set(type_fn)):
+        report["per_type"][kind] = {"gold_tokens": type_tp[kind] + type_fn[kind],
+                                    "recall": round(type_tp[kind] / (type_tp[kind] + type_fn[kind]), 4)}
     return report
 
 
 def _scores(tp: int, fn: int, fp: int) -> dict:
+    """Recall over ``tp + fn`` gold tokens; precision over every predicted token (``fp`` is shared)."""
     recall = tp / (tp + fn) if tp + fn else 0.0
     precision = tp / (tp + fp) if tp + fp else 0.0
     f2 = 5 * precision * recall / (4 * precision + recall) if precision + recall else 0.0

@@ -17,6 +17,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, IpRecognizer, SpacyRecognizer, UrlRecognizer
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from privacy.deid.safelist import SafeListRecognizer, all_ordinary, all_safe
 from privacy.deid.terms import EPONYM_FOLLOWERS, NOT_PHI_PLACES, US_STATES, is_medical_term
 
 # Entity types this package emits, grouped into the evaluation categories.
@@ -25,7 +26,7 @@ CATEGORIES: dict[str, str] = {
     "DATE": "DATE",
     "AGE": "AGE",
     "STREET_ADDRESS": "LOCATION", "CITY": "LOCATION", "ZIP": "LOCATION", "LOCATION": "LOCATION",
-    "HOSPITAL": "ORGANIZATION",
+    "HOSPITAL": "ORGANIZATION", "ORGANIZATION": "ORGANIZATION",
     "PHONE": "CONTACT", "EMAIL_ADDRESS": "CONTACT", "URL": "CONTACT", "IP_ADDRESS": "CONTACT",
     "SSN": "ID", "MRN": "ID", "HEALTH_PLAN": "ID", "ACCOUNT": "ID", "LICENSE": "ID", "VEHICLE": "ID",
     "DEVICE": "ID", "ID": "ID",
@@ -62,6 +63,10 @@ _STATE_NAME = "|".join(sorted(US_STATES.values(), key=len, reverse=True))
 _AMBIGUOUS_STATES = "MD|DO|PA|MA|ME|IN|OR|OK|HI|CO|MS|LA|DE|ID|OH|NE|AL|GA|SC|NP"
 
 
+# After a surname: the noun that makes it an eponym ("Wilson disease", "Bell's palsy").
+NOT_EPONYM = r"(?!(?:'s)?[ \t]+(?i:" + "|".join(sorted(EPONYM_FOLLOWERS)) + r")\b)"
+
+
 def _label(words: str) -> str:
     """A field label, case-insensitive, followed by an optional '#', 'No.', ':' in any order."""
     return rf"(?i:\b(?:{words})(?:[ \t]*(?:\#|No\.|No\b|Number\b|Num\b|ID\b))?)[ \t]*[:#=]?[ \t]*\#?[ \t]*"
@@ -76,11 +81,15 @@ def _has_digit(value: str) -> bool:
 
 @dataclass(frozen=True)
 class Rule:
-    """One pattern: its name (for explanations), the compiled regex and the score of a hit."""
+    """One pattern: its name (for explanations), the compiled regex and the score of a hit.
+
+    ``veto`` (optional) rejects one hit of this rule only, e.g. a label followed by ordinary words.
+    """
 
     name: str
     pattern: str
     score: float
+    veto: Callable[[str], bool] | None = None
 
 
 class RegexRecognizer(LocalRecognizer):
@@ -106,7 +115,8 @@ class RegexRecognizer(LocalRecognizer):
             for match in compiled.finditer(text):
                 group = "phi" if "phi" in compiled.groupindex and match.group("phi") is not None else 0
                 start, end = match.span(group)
-                if end <= start or (self._validate and not self._validate(text[start:end])):
+                value = text[start:end]
+                if end <= start or (self._validate and not self._validate(value)) or (rule.veto and rule.veto(value)):
                     continue
                 results.append(RecognizerResult(entity, start, end, rule.score,
                                                 recognition_metadata={"recognizer_name": self.name,
@@ -129,6 +139,12 @@ _RELATIVES = ("wife|husband|spouse|partner|son|daughter|mother|father|mom|dad|si
               "caregiver|guardian|neighbou?r|roommate|sibling|cousin|stepson|stepdaughter|proxy|HCP")
 
 
+_NAME_FIELD = (rf"(?:(?i:\b(?:{_NAME_LABELS}))[ \t]*:|(?i:\b(?:dictated|signed|reviewed|seen|referred|read|triaged|"
+               rf"written|typed|noted|approved|transcribed|completed|performed|verified|entered|cosigned)[ \t]+by)"
+               rf"[ \t]*:?)[ \t]*(?:{_TITLE}[ \t]+)?")
+_LOWER_NAME = r"[a-z][a-z'-]+(?:,?[ \t][a-z][a-z'-]+){0,2}(?=[ \t]*(?:$|[,;()/|]|[ \t]{2}|\.[ \t]*$))"
+
+
 def _not_medical(value: str) -> bool:
     return not is_medical_term(value)
 
@@ -136,17 +152,21 @@ def _not_medical(value: str) -> bool:
 def name_recognizer() -> RegexRecognizer:
     rules = [
         Rule("title", rf"\b{_TITLE}{_SP}(?P<phi>(?:[A-Z]\.[ \t]*){{0,2}}{_CAP}(?:{_SP}{_CAP})?|{_UPPER})", 0.85),
-        Rule("credential", rf"(?P<phi>(?:{_CAP}|[A-Z]\.)(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP}){{1,2}}|{_UPPER}(?:{_SP}{_UPPER}){{1,2}})"
-                           rf"[ \t]*,?[ \t]*{_CREDENTIAL}", 0.85),
-        Rule("header", rf"(?:(?i:\b(?:{_NAME_LABELS}))[ \t]*:|(?i:\b(?:dictated|signed|reviewed|seen|referred|"
-                       rf"transcribed|completed|performed|verified|entered|cosigned)[ \t]+by)[ \t]*:?)[ \t]*"
-                       rf"(?:{_TITLE}[ \t]+)?(?P<phi>{_HEADER_NAME})", 0.85),
-        Rule("cc", rf"(?:^|\b)cc[ \t]*:[ \t]*(?:{_TITLE}[ \t]+)?(?P<phi>{_HEADER_NAME})", 0.8),
+        Rule("credential", rf"(?P<phi>(?:{_CAP}|[A-Z]\.)(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP}){{1,2}}|{_UPPER}(?:{_SP}{_UPPER}){{1,2}}|"
+                           rf"(?:{_CAP}|{_UPPER}),[ \t]?(?:{_CAP}|{_UPPER})(?:{_SP}{_INITIAL})?)"
+                           rf"[ \t]*,?[ \t]*(?<![A-Za-z]){_CREDENTIAL}", 0.85),
+        Rule("header", rf"{_NAME_FIELD}(?P<phi>{_HEADER_NAME})", 0.85, all_ordinary),
+        Rule("cc", rf"(?:^|\b)cc[ \t]*:[ \t]*(?:{_TITLE}[ \t]+)?(?P<phi>{_HEADER_NAME})", 0.8, all_ordinary),
+        # Real notes write names after a label in lower case too ("cc: church", "signed by: john smith").
+        Rule("header-lower", rf"(?:{_NAME_FIELD}|(?:^|\b)cc[ \t]*:[ \t]*)(?P<phi>{_LOWER_NAME})", 0.7, all_ordinary),
         Rule("relative", rf"(?i:\b(?:{_RELATIVES}))(?:'s)?[ \t]*,?[ \t]+(?:(?i:named|is|was)[ \t]+)?(?P<phi>{_CAP}(?:{_SP}{_CAP})?)"
                          r"(?![ \t]*(?i:disease|syndrome|history|hx|with|had|has|was|is|and|who))", 0.7),
-        Rule("subject", rf"(?:^|(?<=[.!?:][ \t]+))(?P<phi>{_NOT_NAME_START}{_NAME})(?={_SP}is{_SP}an?{_SP}\d)", 0.75),
+        Rule("subject", rf"(?:^|(?<=[.!?:][ \t]+))(?P<phi>{_NOT_NAME_START}{_NAME})(?={_SP}is{_SP}an?{_SP}\d)", 0.75, all_ordinary),
         Rule("signature", rf"^[ \t]*(?:-{{2,}}[ \t]*)?(?P<phi>{_CAP}(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP}){{1,2}})[ \t]*,?[ \t]*$"
-                          rf"(?=\n[ \t]*(?:{_CREDENTIAL}|(?i:attending|resident|physician|nurse|pager|md|signed)))", 0.6),
+                          rf"(?=\n[ \t]*(?:{_CREDENTIAL}|(?i:attending|resident|physician|nurse|pager|md|signed)))", 0.6,
+                          all_ordinary),
+        # Dictation codes: the author's initials, then the lower-case names of typists ("XGT:holmes", "GPP/church/olinger").
+        Rule("dictation-code", r"(?m)^[ \t]*[A-Z]{2,4}[:/](?P<phi>[a-z]{2,}(?:/[a-z]{2,})*)[ \t]*$", 0.8),
     ]
     return RegexRecognizer("PERSON", rules, validate=_not_medical, name="ClinicalNameRecognizer")
 
@@ -179,6 +199,8 @@ class ClinicalNerRecognizer(SpacyRecognizer):
             return True
         if not any(w[:1].isupper() for w in value.split()) or value.split()[0].capitalize() in NOT_NAME_WORDS:
             return True
+        if all_safe(value):  # section headings and exam words: "Alert", "Soft", "DISPOSITION"
+            return True
         if entity == "LOCATION":
             return value.strip(" .,").lower() in NOT_PHI_PLACES
         next_word = regex.match(r"(?:'s)?[ \t]+([A-Za-z]+)", following)
@@ -202,12 +224,18 @@ def date_recognizer() -> RegexRecognizer:
         Rule("iso", rf"(?<![\d/.-])(?:19|20|21)\d{{2}}([-/.]){_M}\1{_D}(?![\d/.-]\d)", 0.9),
         Rule("us-numeric", rf"(?<![\d/.-]){_M}([-/.]){_D}\1(?:\d{{4}}|\d{{2}})(?![\d/]|\.\d)", 0.85),
         Rule("month-day-year", rf"\b{_MONTH_ANY_CASE}\.?[ \t]+{_D}{_ORD}(?:,?[ \t]*{year})?\b", 0.85),
-        Rule("day-month-year", rf"\b{_D}{_ORD}[ \t]*(?:of[ \t]+)?{_MONTH_ANY_CASE}\.?(?:,?[ \t]*\d{{4}})?\b", 0.85),
+        Rule("day-month-year", rf"\b{_D}{_ORD}[ \t]*(?:of[ \t]+)?{_MONTH_ANY_CASE}\.?(?:,?[ \t]*(?:\d{{4}}|'?\d{{2}}))?\b", 0.85),
         Rule("day-mon-year", rf"\b{_D}-{_MONTH_ANY_CASE}-(?:\d{{4}}|\d{{2}})\b", 0.85),
         Rule("month-year", rf"\b{_MONTH_ANY_CASE}\.?,?[ \t]+(?:of[ \t]+)?(?:19|20)\d{{2}}\b", 0.85),
         Rule("numeric-month-year", rf"(?<![\d/.-]){_M}[/-](?:19|20)\d{{2}}(?![\d/])", 0.7),
+        # 3/80, 8/79: a second number above 31 is no day, so this is month/year (scores and ratios excluded).
+        Rule("month-short-year", rf"{_NOT_DATE_BEFORE}(?<![\d/.,-]){_M}/(?:3[2-9]|[4-9]\d|00)(?![\d/]|\.\d){_NOT_DATE_AFTER}",
+             0.6),
         # "7/10" after "pain" is a score even a few words later ("pain 3/10, improved from 7/10").
         Rule("month-day", rf"{_NOT_DATE_BEFORE}(?<!(?i:pain)[^.\n]{{0,40}}[ \t](?=\d{{1,2}}/10\b))(?<![\d/.,-]){_M}/{_D}(?![\d/]|\.\d){_NOT_DATE_AFTER}", 0.6),
+        # The end of a range, "1/14-1/18" (the start is found by the rule above).
+        Rule("month-day-range", rf"(?<!(?i:pain|score|strength|murmur|grade|power|apgars?)[^.\n]{{0,30}})"
+                                rf"(?<=(?<![\d/]){_M}/{_D}[ \t]*[-–][ \t]*)(?P<phi>{_M}/{_D})(?![\d/]|\.\d)", 0.6),
         Rule("month-name", r"\b(?:January|February|March|April|June|July|August|September|October|November|December)\b", 0.5),
         Rule("holiday", r"\b(?:Christmas(?:[ \t]+Eve)?|Thanksgiving|Easter|New[ \t]+Year's(?:[ \t]+(?:Day|Eve))?|"
                         r"Independence[ \t]+Day|Memorial[ \t]+Day|Labor[ \t]+Day|Halloween|Valentine's[ \t]+Day)\b", 0.6),
@@ -226,6 +254,8 @@ def age_recognizer() -> RegexRecognizer:
                         rf"(?P<phi>{over_89})(?=[ \t]?(?:M|F)\b)", 0.7),
         Rule("age-label", rf"(?i:\bage[ds]?\b|\bage:)[ \t:]*(?P<phi>{over_89})\b", 0.85),
         Rule("decade", r"\b(?i:in[ \t]+(?:his|her|their)[ \t]+)(?P<phi>(?:9|10)0s)\b", 0.7),
+        Rule("spelled", r"(?i)\b(?P<phi>ninety(?:[ \t-](?:one|two|three|four|five|six|seven|eight|nine))?|one[ \t]+hundred"
+                        r"(?:[ \t]+(?:and[ \t]+)?\w+)?)(?=[ \t-]+(?:years?|yrs?|y/?o)\b)", 0.8),
     ]
     return RegexRecognizer("AGE", rules, name="AgeOver89Recognizer")
 
@@ -274,7 +304,8 @@ def zip_recognizer() -> RegexRecognizer:
     return RegexRecognizer("ZIP", rules, name="ZipCodeRecognizer")
 
 
-_FACILITY_KIND = (r"(?:Hospital|Medical[ \t]+Cent(?:er|re)|Health[ \t]+Cent(?:er|re)|Health[ \t]+System|Healthcare|"
+# "General" and "Regional" alone end many US hospital names ("Massachusetts General", "Ashtabula Regional").
+_FACILITY_KIND = (r"(?:Hospital|General|Regional|Medical[ \t]+Cent(?:er|re)|Health[ \t]+Cent(?:er|re)|Health[ \t]+System|Healthcare|"
                   r"Health[ \t]+Care|Clinic|Infirmary|Institute|Nursing[ \t]+(?:Home|Facility)|Rehabilitation[ \t]+"
                   r"(?:Center|Hospital|Facility)|Rehab|Hospice|Medical[ \t]+Group|Care[ \t]+Center|Surgery[ \t]+Center|"
                   r"Surgical[ \t]+Center|Urgent[ \t]+Care|Pharmacy|Memorial|Sanatorium|Medical[ \t]+Associates|"
@@ -288,8 +319,17 @@ general community regional university county state city memorial medical health 
 pediatric pediatrics neurology psychiatry psychiatric orthopedic orthopedics physical rehabilitation rehab
 infusion anticoagulation coumadin lipid hypertension endocrine endocrinology gi gastroenterology pulmonary
 rheumatology dermatology urology gynecology obstetrics ob/gyn dental vascular transplant hospital this our your
-his her their local outside another other same home nursing skilled veterans senior private
+his her their local outside another other same home nursing skilled veterans senior private surgeon attorney
 """.split())
+
+
+def employer_recognizer() -> RegexRecognizer:
+    """Employers and schools named after "works at", "employed by", "retired from" (i2b2 ORGANIZATION)."""
+    org = rf"(?:{_CAP}|[A-Z]{{2,6}}|&)(?:[ \t]+(?:of[ \t]+|the[ \t]+|&[ \t]+)?(?:{_CAP}|[A-Z]{{2,6}})){{0,4}}"
+    rules = [Rule("employer", rf"(?i:\b(?:works?|worked|working|employed|retired|job|teaches|taught|studies|"
+                              rf"volunteers?)[ \t]+(?:as[ \t]+an?[ \t]+\w+[ \t]+)?(?:at|for|from|by|with))[ \t]+"
+                              rf"(?:the[ \t]+)?(?P<phi>{org})", 0.6, all_safe)]
+    return RegexRecognizer("ORGANIZATION", rules, name="EmployerRecognizer")
 
 
 def hospital_recognizer() -> RegexRecognizer:
@@ -371,12 +411,27 @@ def vehicle_recognizer() -> RegexRecognizer:
     return RegexRecognizer("VEHICLE", [Rule("vin", vin, 0.8)], name="VinRecognizer")
 
 
+_CLINICAL_CODE_PREFIXES = ("(?:CD|CA|HER|FEV|PD|PDL|IL|COVID|SARS|BRCA|HLA|APOE|EGFR|ALK|JAK|CYP|ICD|CPT|DSM|NYHA|"
+                           "TNM|PT|AVR|MVR|TVR|BNP|HBA|HGBA|LDL|HDL|VLDL|PCO|PO|SPO|SAO|FIO|ETCO|NS|LR|ABG|GCS|APACHE|"
+                           "SOFA|CHA|HAS|MELD|ASA|CKD|ESRD|T|DM|MMSE|MOCA|PHQ|GAD|CURB|CIWA|NIHSS|QT|QTC|PR|QRS|LV|RV|"
+                           "EF|IVC|SVC|AV|SA|VF|VT|ST|DVT|VTE|AKI|UTI|HIV|HCV|HBV|HPV|EBV|CMV|HSV|VZV|RSV|MRSA|VRE|GBS|"
+                           "GCS|BP|HR|RR|HT|WT|BMI|TSH|INR|PTT|MCV|RDW|WBC|RBC|HGB|HCT|PLT|MG|MCG|ML|MM|CM|KG|BID|TID|QID|"
+                           "QHS|PRN|SQ|IM|IV|OS|OD|OU|AD|AS|AU|GTT|UNITS|FT|IN|LB|OZ|DOSE|CPAP|BIPAP|PEEP|VC|AC|SIMV)")
+
+
 def unlabelled_id_recognizer() -> RegexRecognizer:
     """Long digit runs and letter+digit codes: record numbers written without a label."""
     rules = [
         Rule("long-number", r"(?<![\d.,/:-])\d{6,}(?![\d]|[.,]\d)", 0.6),
         Rule("hyphenated-number", r"(?<![\w./:-])\d{2,}-\d{2,}-\d{2,}(?:-\d+)*(?![\w-])", 0.5),
         Rule("code", r"\b(?=[A-Z0-9-]*\d{4})[A-Z]{1,4}-?\d{4,}[A-Z0-9]*\b", 0.6),
+        Rule("code-with-part", r"\b[A-Z]{1,4}\d{2,}[/-]\d{3,}\b", 0.6),
+        Rule("dashed-number", r"(?<![\w./:-])\d{1,3}-\d{5,}(?![\w-])", 0.55),
+        # A bare five-digit number with no unit after it: a ZIP, an extension or a record number.
+        Rule("five-digits", r"(?<![\d.,/:$-])\d{5}(?![\d]|[.,]\d)(?![ \t]*(?i:units?\b|u\b|iu\b|mg|mcg|ml|g\b|k\b|/|cells|copies|"
+                            r"ng|pg|steps|kcal|cal\b|feet|ft\b|miles|lbs?\b|dollars|%))", 0.5),
+        # Staff signature codes (FB59, JQ77): letters then digits, not a lab, gene or lead name.
+        Rule("staff-code", rf"\b(?!{_CLINICAL_CODE_PREFIXES}\d)[A-Z]{{2,4}}\d{{2,3}}\b", 0.55),
     ]
     return RegexRecognizer("ID", rules, name="UnlabelledIdRecognizer")
 
@@ -385,8 +440,10 @@ def clinical_recognizers(ner_strength: float = 0.65) -> list[LocalRecognizer]:
     """Every recognizer of the clinical analyzer (Presidio's own e-mail, URL and IP recognizers included)."""
     return [
         name_recognizer(), ClinicalNerRecognizer(ner_strength=ner_strength), date_recognizer(), age_recognizer(),
-        address_recognizer(), *city_recognizers(), zip_recognizer(), hospital_recognizer(), phone_recognizer(),
+        address_recognizer(), *city_recognizers(), zip_recognizer(), hospital_recognizer(), employer_recognizer(),
+        phone_recognizer(),
         ssn_recognizer(), vehicle_recognizer(), unlabelled_id_recognizer(), *labelled_id_recognizers(),
+        SafeListRecognizer(),
         EmailRecognizer(supported_entity="EMAIL_ADDRESS"), UrlRecognizer(supported_entity="URL"),
         IpRecognizer(supported_entity="IP_ADDRESS"),
     ]
@@ -405,7 +462,8 @@ def deny_list_recognizer(names: Iterable[str], identifiers: Iterable[str], birth
     for entity, values in rules_by_entity.items():
         if values:
             alternatives = "|".join(regex.escape(v) for v in sorted(set(values), key=len, reverse=True))
-            rules.append((entity, Rule(f"deny-{entity.lower()}", rf"(?i)(?<!\w)(?:{alternatives})(?!\w)", 0.95)))
+            eponym = NOT_EPONYM if entity == "PERSON" else ""
+            rules.append((entity, Rule(f"deny-{entity.lower()}", rf"(?i)(?<!\w)(?:{alternatives})(?!\w){eponym}", 0.95)))
     if not rules:
         return None
     return _MultiEntityDenyList(rules)

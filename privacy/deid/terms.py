@@ -23,7 +23,7 @@ ellison marfan klinefelter noonan prader willi angelman hurler gaucher fabry nie
 bowen whitney wilcoxon bristol braden ranson pugh meld
 karnofsky ecog nyha killip timi chads vasc hasbled wells geneva curb centor alvarado ottawa hamilton
 ishihara snellen weber schober spurling lachman mcmurray hawkins neer jobe finkelstein homan homans
-adson valsalva seldinger swan-ganz cheyne-stokes guillain-barre guillain-barré creutzfeldt-jakob
+adson kerley valsalva seldinger swan-ganz cheyne-stokes guillain-barre guillain-barré creutzfeldt-jakob
 """.split()
 
 # Drugs (generic and common brand names) that NER models tag as people or places.
@@ -60,6 +60,10 @@ afib chf cad copd dm htn hld ckd esrd aki uti dvt pe mi cva tia gerd osa bph sob
 s/p w/ w/o c/o r/o h/o y/o yo bp hr rr spo2 o2 temp wt ht bmi nad a&o aox3 perrla eomi rrr ctab nabs ntnd
 cabg pci ptca stent cath tte tee eeg emg egd ercp colonoscopy lumbar thoracic cervical sacral lasix
 right left bilateral anterior posterior superior inferior medial lateral proximal distal
+normocephalic atraumatic anicteric nontender nondistended nontoxic afebrile prophy ppx dispo extr abd' neg pos
+perrl eomi ncat rrr nabs ntnd ctab cta nl wnl nad aaox3 a&ox3 tachy brady hypo hyper dyspneic diaphoretic
+euvolemic hypervolemic hypovolemic orthopnea pnd jvd jvp hsm cvat cvat lad rad lbbb rbbb nsr stemi nstemi
+riss ssi hhs dka hhnk bipap cpap intubated extubated vent trach peg ogt ngt foley picc port hd pd crrt
 """.split()
 
 # Words after a surname that make it an eponym rather than a person.
@@ -99,4 +103,4 @@ def is_medical_term(phrase: str) -> bool:
     """True when every word of ``phrase`` is allow-listed medical vocabulary."""
     words = [w.strip(".,;:'’()").lower() for w in phrase.replace("'s", "").split()]
     words = [w for w in words if w]
-    return bool(words) and all(w in MEDICAL_TERMS for w in words)
+    return bool(words) and all(w in MEDICAL_TERMS or (w.endswith("s") and w[:-1] in MEDICAL_TERMS) for w in words)
