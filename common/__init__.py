@@ -14,3 +14,8 @@ import torch  # noqa: E402  (after the offline flags, before anything else can s
 # SmolLM2 training step 3-4x faster here. The mode is per thread and torch's worker threads copy it from the
 # thread that creates them, so it is set on the first import of anything in medfed, before any torch work.
 torch.set_flush_denormal(True)
+
+# One console for the whole process (see common/logs.py): set up before any library logs or warns on import.
+from common.logs import configure_console  # noqa: E402
+
+configure_console()

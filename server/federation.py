@@ -22,7 +22,7 @@ from flwr.serverapp import Grid
 from common import wire
 from common.config import RunConfig
 from common.evaluation.federated import aggregate_answer_scores
-from common.logs import get_logger
+from common.logs import RoundConsole, get_logger
 from common.model import build_adapter_model
 from common.stages import Schedule, build_schedule, stage_metrics
 from privacy.dp.client_level import (
@@ -100,6 +100,7 @@ class Federation:
         self.data_cards: dict[str, dict] = {}  # hospital id -> aggregate counts from its data card
         self.norm_rule = NormOutlierRule.from_config(cfg.validation)
         self.secure = SecureRound(cfg) if cfg.secagg.enabled else None  # SecAgg+: only the sum is seen
+        self.console = RoundConsole()  # a line per hospital reply; named lines for nodes that drop or rejoin
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -137,6 +138,7 @@ class Federation:
         record = RoundRecord(server_round, stage.name, stage_index)
         started = time.perf_counter()
         config = ConfigRecord({**stage.to_config(), "stage-index": stage_index, "round-in-stage": round_in_stage})
+        label = f"[round {server_round}/{self.schedule.total_rounds} · {stage.name} {round_in_stage}/{stage.rounds}]"
 
         # Train.
         shared = to_arrayrecord(self.exchange.shared(self.global_state))
@@ -146,7 +148,8 @@ class Federation:
             accepted = self._secure_train(server_round, messages, record)
             contributors = len(record.hospitals)  # the hospitals inside the secure sum (nothing else recorded yet)
         else:
-            replies = list(self.grid.send_and_receive(messages, timeout=self.cfg.strategy.round_timeout))
+            replies = self.console.send_and_receive(self.grid, messages, timeout=self.cfg.strategy.round_timeout,
+                                                    label=label, server_round=server_round)
             accepted = self._reject_outliers(self._accept(replies, record, with_arrays=True), record)
             contributors = len(accepted)
         if len(accepted) >= self.cfg.strategy.min_nodes or (self.secure is not None and accepted):
@@ -166,7 +169,8 @@ class Federation:
             messages = list(strategy.configure_evaluate(server_round, to_arrayrecord(self.exchange.shared(
                 self.global_state)), config, self.grid))
             record.bytes_down += self._prepare_outgoing(messages)
-            replies = list(self.grid.send_and_receive(messages, timeout=self.cfg.strategy.round_timeout))
+            replies = self.console.send_and_receive(self.grid, messages, timeout=self.cfg.strategy.round_timeout,
+                                                    label=label, server_round=server_round, per_hospital=False)
             # A hospital with nothing held out for this stage scores 0 examples: it has no weight in the mean.
             scored = [r for r in self._accept(replies, record, with_arrays=False)
                       if r.content["metrics"]["num-examples"] > 0]
