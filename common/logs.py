@@ -12,7 +12,8 @@ SuperLink's ServerApp process all print the same way:
   Presidio, ...) at WARNING and above, unless verbose (``simulations.run --verbose`` or ``MEDFED_VERBOSE=1``);
 - Python warnings go through the same stream, and the known harmless messages in ``HARMLESS`` are
   dropped by their exact text (each says why it is harmless); everything else still shows;
-- no per-tensor progress bars: transformers' and tqdm's bars are off unless verbose.
+- no per-tensor progress bars: transformers' bars are off unless verbose, and tqdm's unless ``MEDFED_VERBOSE=1``
+  (``common/__init__`` sets ``TQDM_DISABLE`` before torch imports tqdm).
 
 ``log_node_event`` is the one format for what happens to a node (dropped, rejected, rejoined, ...), and
 ``RoundConsole`` prints a line per hospital reply with the round's progress.
@@ -117,11 +118,6 @@ def configure_console(verbose: bool | None = None) -> None:
     for name in _LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(library_level)
     logging.captureWarnings(True)
-    if not _policy.verbose:
-        # Read by huggingface_hub/transformers and by tqdm as they are imported, here and in child processes
-        # (tqdm's defaults are fixed at its import: MEDFED_VERBOSE=1 in the environment keeps the bars).
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        os.environ.setdefault("TQDM_DISABLE", "1")
     _quiet_flower()
     _quiet_transformers(_policy.verbose)
 
