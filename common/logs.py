@@ -203,8 +203,9 @@ class RoundConsole:
         self.missing: dict[int, int] = {}  # node id -> the round it last failed to answer
 
     def send_and_receive(self, grid, messages: list, *, timeout: float | None, label: str,
-                         server_round: int, per_hospital: bool = True) -> list:
-        """``grid.send_and_receive(messages)`` with a console line per reply (``per_hospital``) and drop lines."""
+                         server_round: int, phase: str = "train") -> list:
+        """``grid.send_and_receive(messages)`` with drop lines, and in the train phase a line per reply."""
+        per_hospital = phase == "train"
         sampled = {m.metadata.dst_node_id for m in messages}
         started, done = time.perf_counter(), set()
         log = logging.getLogger("medfed.server")
@@ -250,8 +251,8 @@ class RoundConsole:
         for node in sorted(sampled - {r.metadata.src_node_id for r in replies}):
             self.missing[node] = server_round
             log_node_event(node, self.hospitals.get(node), "dropped",
-                           f"no reply to round {server_round}" + (f" within {timeout:g}s (strategy.round-timeout)"
-                                                                   if timeout is not None else ""))
+                           f"no reply to round {server_round} ({phase})"
+                           + (f" within {timeout:g}s (strategy.round-timeout)" if timeout is not None else ""))
         for reply in replies:
             if reply.has_error():
                 self.missing[reply.metadata.src_node_id] = server_round

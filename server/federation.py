@@ -170,7 +170,7 @@ class Federation:
                 self.global_state)), config, self.grid))
             record.bytes_down += self._prepare_outgoing(messages)
             replies = self.console.send_and_receive(self.grid, messages, timeout=self.cfg.strategy.round_timeout,
-                                                    label=label, server_round=server_round, per_hospital=False)
+                                                    label=label, server_round=server_round, phase="evaluate")
             # A hospital with nothing held out for this stage scores 0 examples: it has no weight in the mean.
             scored = [r for r in self._accept(replies, record, with_arrays=False)
                       if r.content["metrics"]["num-examples"] > 0]

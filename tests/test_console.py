@@ -73,7 +73,7 @@ def test_a_dropped_node_is_named_and_so_is_its_return(tmp_path, tiny_model_dir, 
     with caplog.at_level(logging.INFO, logger="medfed"):
         run_federation(cfg, grid)
     events = [r.getMessage() for r in caplog.records if r.name == "medfed.nodes"]
-    assert events == ["node 2 (hospital-1) dropped: no reply to round 2 within 3600s (strategy.round-timeout)",
+    assert events == ["node 2 (hospital-1) dropped: no reply to round 2 (train) within 3600s (strategy.round-timeout)",
                       "node 2 (hospital-1) rejoined: replied again after missing round 2"]
     progress = [r.getMessage() for r in caplog.records if r.name == "medfed.server" and "hospital-0: loss" in r.getMessage()]
     assert len(progress) == 3 and all(" tokens · " in line and "/2 hospitals · " in line for line in progress)
