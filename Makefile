@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: simulate test benchmark setup
 
 simulate: $(STAMP)  ## the default local federation: 3 synthetic hospitals, SmolLM2-135M-Instruct, QLoRA, IFT
-	$(PY) -m simulations.run --run-config "$(RUN_CONFIG)"
+	$(PY) -m simulations.run --run-config "$(RUN_CONFIG)" $(if $(VERBOSE),--verbose)
 
 test: $(STAMP)  ## lint, then the whole test suite, offline, tiny models
 	$(PY) -m ruff check .

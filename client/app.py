@@ -27,7 +27,7 @@ from client.train import train_round
 from common import lowrank, wire
 from common.config import ConfigError, RunConfig
 from common.evaluation.federated import heldout_scores
-from common.logs import get_logger
+from common.logs import get_logger, hospital_line
 from common.model import LoadedModel, shared_adapter_model
 from common.stages import Stage, build_schedule
 from privacy.dp import STATE_KEY as DP_STATE_KEY
@@ -209,8 +209,6 @@ def train(msg: Message, context: Context) -> Message:
     report = train_round(loaded.model, objective, examples, stage, round_in_stage=job.round_in_stage, rng=job.seed(),
                          proximal_mu=job.proximal_mu, weight_decay=job.cfg.train.weight_decay,
                          max_grad_norm=job.cfg.train.max_grad_norm, dp=dp_step)
-    log.info("%s round %d (%s): loss %.4f, %d tokens in %.1fs", job.hospital.hospital_id, job.server_round,
-             job.stage.name, report.loss, report.tokens, report.seconds)
     metrics = {
         "num-examples": len(examples),
         "train-loss": report.loss,
@@ -228,6 +226,7 @@ def train(msg: Message, context: Context) -> Message:
         account.record(dp_entry)
         context.state[DP_STATE_KEY] = account.ledger.to_record()
         metrics.update(account.metrics())
+    log.info("round %d (%s) trained · %s", job.server_round, job.stage.name, hospital_line(job.hospital.hospital_id, metrics))
     update = loaded.trainable_adapter_state()
     # Client-level DP with clipping at the hospital: the round's config carries the norm.
     metrics.update(clip_update(update, received, msg.content["config"]))

@@ -22,7 +22,7 @@ from flwr.serverapp import Grid
 from common import wire
 from common.config import RunConfig
 from common.evaluation.federated import aggregate_answer_scores
-from common.logs import get_logger
+from common.logs import RoundConsole, get_logger, log_node_event
 from common.model import build_adapter_model
 from common.stages import Schedule, build_schedule, stage_metrics
 from privacy.dp.client_level import (
@@ -103,6 +103,7 @@ class Federation:
         self.norm_rule = NormOutlierRule.from_config(cfg.validation)
         self.inbox = Inbox(cfg)  # every reply passes it: content checks, example bounds, hospital id binding
         self.secure = SecureRound(cfg) if cfg.secagg.enabled else None  # SecAgg+: only the sum is seen
+        self.console = RoundConsole()  # a line per hospital reply; named lines for nodes that drop or rejoin
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -141,6 +142,7 @@ class Federation:
         record = RoundRecord(server_round, stage.name, stage_index)
         started = time.perf_counter()
         config = ConfigRecord({**stage.to_config(), "stage-index": stage_index, "round-in-stage": round_in_stage})
+        label = f"[round {server_round}/{self.schedule.total_rounds} · {stage.name} {round_in_stage}/{stage.rounds}]"
 
         # Train.
         shared = to_arrayrecord(self.exchange.shared(self.global_state))
@@ -151,7 +153,8 @@ class Federation:
             accepted = self._secure_train(server_round, messages, record, stage)
             contributors = len(record.hospitals)  # the hospitals inside the secure sum (nothing else recorded yet)
         else:
-            replies = list(self.grid.send_and_receive(messages, timeout=self.cfg.strategy.round_timeout))
+            replies = self.console.send_and_receive(self.grid, messages, timeout=self.cfg.strategy.round_timeout,
+                                                    label=label, server_round=server_round)
             accepted, norms = self._reject_outliers(self._accept(replies, record, stage, "train"), record)
             contributors = len(accepted)
         if len(accepted) >= self.cfg.strategy.min_nodes or (self.secure is not None and accepted):
@@ -177,7 +180,8 @@ class Federation:
             messages = list(strategy.configure_evaluate(server_round, to_arrayrecord(self.exchange.shared(
                 self.global_state)), config, self.grid))
             record.bytes_down += self._prepare_outgoing(messages)
-            replies = list(self.grid.send_and_receive(messages, timeout=self.cfg.strategy.round_timeout))
+            replies = self.console.send_and_receive(self.grid, messages, timeout=self.cfg.strategy.round_timeout,
+                                                    label=label, server_round=server_round, phase="evaluate")
             # A hospital with nothing held out for this stage scores 0 examples: it has no weight in the mean.
             scored = [r for r in self._accept(replies, record, stage, "evaluate")
                       if r.content["metrics"]["num-examples"] > 0]
@@ -214,6 +218,12 @@ class Federation:
             total += size
         return total
 
+    def _reject(self, record: RoundRecord, node: int, phase: str, reason: str) -> None:
+        """Leave one node's reply out of the round: recorded, and one console line that names the node."""
+        record.rejected.append((node, f"{phase}: {reason}"))
+        log_node_event(node, self.inbox.hospital_of(node), "rejected",
+                       f"round {record.server_round} ({phase}): {reason}")
+
     def _accept(self, replies: list[Message], record: RoundRecord, stage, phase: str) -> list[Message]:
         """Keep the replies that pass the inbox, each reduced to what the strategy needs (checked metrics, the
         coordinator's own weight, decoded arrays); log and record the rest with their node id."""
@@ -226,8 +236,7 @@ class Federation:
                 reply_in = self.inbox.admit(reply, phase, stage, lambda rank: self.exchange.spec(self.global_state,
                                                                                                    rank))
             except ReplyRefused as exc:
-                record.rejected.append((node, f"{phase}: {exc}"))
-                log.warning("round %d: rejected %s reply from node %d: %s", record.server_round, phase, node, exc)
+                self._reject(record, node, phase, str(exc))
                 continue
             hospital = reply_in.hospital
             record.hospitals.setdefault(hospital, {}).update({f"{phase}.{k}": v for k, v in reply_in.metrics.items()})
@@ -261,8 +270,7 @@ class Federation:
             norms[node] = update_norm(from_arrayrecord(reply.content["arrays"]), sent)
         outliers = self.norm_rule.outliers(norms)
         for node, reason in outliers.items():
-            record.rejected.append((node, f"train: {reason}"))
-            log.warning("round %d: rejected update from node %d: %s", record.server_round, node, reason)
+            self._reject(record, node, "train", reason)
         return ([reply for reply in accepted if reply.metadata.src_node_id not in outliers],
                 {node: n for node, n in norms.items() if node not in outliers})
 
@@ -296,8 +304,7 @@ class Federation:
             try:
                 admitted.append(self.inbox.admit_secure(node, metrics, stage))
             except ReplyRefused as exc:
-                record.rejected.append((node, f"train: {exc}"))
-                log.warning("round %d: rejected secure train metrics from node %d: %s", server_round, node, exc)
+                self._reject(record, node, "train", f"secure train metrics: {exc}")
         if not admitted:
             return []
         total = sum(a.examples for a in admitted)

@@ -185,14 +185,18 @@ class Inbox:
         self.identities.setdefault(hospital, node)
         return Admitted(node, hospital, examples, numbers)
 
+    def hospital_of(self, node: int) -> str | None:
+        """The validated hospital id bound to ``node``, if it has one."""
+        return next((h for h, n in self.identities.items() if n == node), None)
+
     def _identity(self, node: int, hospital) -> str:
         if not isinstance(hospital, str) or not PATH_NAME.fullmatch(hospital):
             raise ReplyRefused("'hospital-id' is not a plain name (letters, digits, '.', '_', '-')")
         owner = self.identities.get(hospital)
         if owner is not None and owner != node:
             raise ReplyRefused(f"claims hospital id {hospital!r}, which node {owner} holds")
-        if owner is None and node in self.identities.values():
-            held = next(h for h, n in self.identities.items() if n == node)
+        held = self.hospital_of(node)
+        if owner is None and held is not None:
             raise ReplyRefused(f"claims another hospital id than the {held!r} it holds")
         return hospital
 

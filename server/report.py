@@ -171,14 +171,72 @@ def _fmt(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def data_card_table(run: RunData) -> str:
-    cards = {h: {k: v for k, v in card.items() if _number(v) is not None}
-             for h, card in run.summary.get("data_cards", {}).items()}
+# The data pipeline's steps in order (client/data/pipeline.py), the names they have on the page, and the
+# record lists each training stage reads (client/data/card.py STAGE_OF).
+_STEPS = (("load", "read"), ("deid", "after de-identification"), ("quality", "after quality filter"),
+          ("dedup", "after de-duplication"), ("contamination", "after contamination check"))
+_KINDS = (("notes", "continued pretraining (cp): notes"), ("conversations", "instruction tuning (ift): conversations"),
+          ("preferences", "alignment (ha): preference pairs"))
+_TOKEN_STAGE = {"notes": "cp", "conversations": "ift", "preferences": "ha"}
+
+
+def _cards(run: RunData) -> dict[str, dict[str, float]]:
+    return {h: {k: v for k, v in card.items() if _number(v) is not None}
+            for h, card in sorted(run.summary.get("data_cards", {}).items())}
+
+
+def _cell(count: float | None, dropped: dict[str, float]) -> str:
+    """A funnel cell: the records left, and what this step dropped and why."""
+    if count is None:
+        return "<td>–</td>"
+    why = ", ".join(f"{html.escape(r)} {_fmt(int(n))}" for r, n in sorted(dropped.items()) if n)
+    return f"<td>{_fmt(int(count))}" + (f"<br><small>−{html.escape(why)}</small>" if why else "") + "</td>"
+
+
+def data_funnel(run: RunData) -> str:
+    """Per training stage, one row per hospital: records through each data step, with drop reasons."""
+    cards = _cards(run)
     if not cards:
         return "<p>No data cards were received.</p>"
-    hospitals = sorted(cards)
-    keys = sorted({k for card in cards.values() for k in card})
-    return _table(["count", *hospitals], [[k, *(cards[h].get(k) for h in hospitals)] for k in keys])
+    parts = []
+    for kind, title in _KINDS:
+        steps = [(step, name) for step, name in _STEPS if any(f"data.{step}.{kind}.out" in c for c in cards.values())]
+        if not steps and not any(f"data.split.{kind}.train" in c for c in cards.values()):
+            continue
+        head = "".join(f"<th>{html.escape(name)}</th>" for _, name in steps)
+        rows = []
+        for hospital, card in cards.items():
+            cells = []
+            for i, (step, _) in enumerate(steps):
+                prefix = f"data.{step}.{kind}."
+                dropped = {k[len(prefix) + len("dropped."):]: v for k, v in card.items()
+                           if k.startswith(prefix + "dropped.")}
+                if i == 0 and step == "load":
+                    dropped = {}  # bad input is counted per reason below the funnels
+                cells.append(_cell(card.get(prefix + "out"), dropped))
+            train, heldout = card.get(f"data.split.{kind}.train"), card.get(f"data.split.{kind}.heldout")
+            tokens = card.get(f"data.tokens.{_TOKEN_STAGE[kind]}.train")
+            cells.append(f"<td>{_fmt(None if train is None else int(train))} / "
+                         f"{_fmt(None if heldout is None else int(heldout))}</td>")
+            cells.append(f"<td>{_fmt(None if tokens is None else int(tokens))}</td>")
+            rows.append(f"<tr><td>{html.escape(hospital)}</td>{''.join(cells)}</tr>")
+        parts.append(f"<h3>{html.escape(title)}</h3><table><tr><th>hospital</th>{head}<th>train / held out</th>"
+                     f"<th>train tokens</th></tr>{''.join(rows)}</table>")
+    return "".join(parts) + data_card_extras(cards)
+
+
+def data_card_extras(cards: dict[str, dict[str, float]]) -> str:
+    """What the funnels leave out: files read, bad input skipped, identifiers replaced, the residual rate."""
+    def listing(card: dict, prefix: str) -> str:
+        items = sorted(((k[len(prefix):], v) for k, v in card.items() if k.startswith(prefix)
+                        and k[len(prefix):] not in ("residual", "residual-rate")), key=lambda kv: (-kv[1], kv[0]))
+        return ", ".join(f"{name} {_fmt(int(v))}" for name, v in items if v) or "none"
+
+    rows = [(h, listing(c, "data.files."), listing(c, "data.bad-input."), listing(c, "data.identifiers."),
+             c.get("data.identifiers.residual-rate"), "yes" if c.get("data.cache-hit") else "no")
+            for h, c in cards.items()]
+    return "<h3>Inputs and de-identification</h3>" + _table(
+        ["hospital", "files read", "bad input skipped", "identifiers replaced", "residual PHI rate", "cache hit"], rows)
 
 
 def audit_table(run: RunData) -> str:
@@ -191,6 +249,35 @@ def audit_table(run: RunData) -> str:
             ("membership inference AUC (0.5: no signal)", a.get("membership_auc")),
             ("members / non-members scored", f"{a.get('members')} / {a.get('non_members')}")]
     return _table(["", "value"], [(k, _number(v) if not isinstance(v, str) else v) for k, v in rows])
+
+
+def privacy_table(run: RunData) -> str:
+    """ε spent per hospital (and client-level ε) as the run summary records it."""
+    privacy = run.summary.get("privacy", {})
+    rows = [(h, _number(p.get("epsilon")), _number(p.get("delta")), p.get("steps"), p.get("round"))
+            for h, p in sorted(privacy.get("hospitals", {}).items())]
+    if "client_level" in privacy:
+        c = privacy["client_level"]
+        rows.append((f"federation (client-level, {c.get('mode')})", _number(c.get("epsilon")), _number(c.get("delta")),
+                     c.get("releases"), None))
+    if not rows:
+        return "<p>No hospital reported privacy spending (differential privacy off).</p>"
+    target = _number(privacy.get("target_epsilon"))
+    caption = f"<p>Budget per hospital: ε ≤ {target:g}.</p>" if target is not None else ""
+    return caption + _table(["who", "ε spent", "δ", "DP steps / releases", "last round"], rows)
+
+
+def config_diff(run: RunData) -> str:
+    """The run's configuration as it differs from the defaults (common.config), then the full list folded away."""
+    from common.config import RunConfig  # the defaults are the configuration's own
+
+    defaults = RunConfig.from_flat({}).to_flat()
+    changed = [(k, v, defaults.get(k, "(not a default key)")) for k, v in sorted(run.config.items())
+               if defaults.get(k, object()) != v]
+    diff = (_table(["key", "this run", "default"], changed) if changed
+            else "<p>Every key at its default.</p>")
+    return diff + (f"<details><summary>all {len(run.config)} keys</summary>"
+                   f"{_table(['key', 'value'], sorted(run.config.items()))}</details>")
 
 
 def summary_table(run: RunData) -> str:
@@ -209,21 +296,22 @@ def summary_table(run: RunData) -> str:
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;color:#222}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:.85em}td,th{border:1px solid #ddd;padding:2px 8px;text-align:right}
-td:first-child,th:first-child{text-align:left}img{max-width:100%}"""
+td:first-child,th:first-child{text-align:left}img{max-width:100%}h3{font-size:1em}small{color:#a33}
+.side{display:flex;gap:1.5em;flex-wrap:wrap}.side>div{flex:1 1 380px}"""
 
 
 def render(run: RunData, title: str) -> str:
     sections = [("Summary", summary_table(run)), ("Loss", f'<img src="data:image/png;base64,{plot_losses(run)}">')]
     epsilon = plot_epsilon(run)
-    sections.append(("Privacy", (f'<img src="data:image/png;base64,{epsilon}">' if epsilon
-                                 else "<p>No hospital reported privacy spending (differential privacy off).</p>")
-                     + audit_table(run)))
+    spending = (f'<img src="data:image/png;base64,{epsilon}">' if epsilon else "") + privacy_table(run)
+    sections.append(("Privacy", f'<div class="side"><div><h3>Spent</h3>{spending}</div>'
+                                f'<div><h3>Audit</h3>{audit_table(run)}</div></div>'))
     sections.append(("Communication", f'<img src="data:image/png;base64,{plot_bytes(run)}">'))
     evaluation = plot_evaluation(run)
     sections.append(("Evaluation", f'<img src="data:image/png;base64,{evaluation}">' if evaluation
                      else "<p>No evaluation metrics were recorded.</p>"))
-    sections.append(("Data cards", data_card_table(run)))
-    sections.append(("Configuration", _table(["key", "value"], sorted(run.config.items()))))
+    sections.append(("Data: each hospital's records through its pipeline", data_funnel(run)))
+    sections.append(("Configuration (changed from the defaults)", config_diff(run)))
     body = "".join(f"<h2>{html.escape(name)}</h2>{content}" for name, content in sections)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>")

@@ -2,6 +2,7 @@
 
     python -m simulations.run                                  # the defaults: 3 hospitals, SmolLM2, QLoRA, IFT
     python -m simulations.run --run-config "train.rounds=2 model.quantization='none'"
+    python -m simulations.run --verbose                        # also Flower's, Ray's and transformers' INFO lines
 
 The same ServerApp and ClientApp that a real deployment runs are used; only the transport is simulated.
 Synthetic hospital data is generated under ``data.root`` first (deterministic, reused when present).
@@ -19,7 +20,7 @@ from typing import Any
 import torch
 
 from common.config import RunConfig
-from common.logs import get_logger
+from common.logs import configure_console, get_logger, worker_environment
 from simulations.synthetic.hospital import generate_federation
 
 log = get_logger("simulation")
@@ -64,15 +65,30 @@ def simulate(overrides: dict[str, Any]) -> None:
     # One simulated hospital at a time gets every core: local training is compute-bound, and
     # hospitals that share a worker process share its copy of the base model.
     resources = {"num_cpus": os.cpu_count() or 1, "num_gpus": 1.0 if torch.cuda.is_available() else 0.0}
-    run_simulation(server_app=make_app(overrides), client_app=client_app,
-                   num_supernodes=cfg.simulation.num_hospitals,
-                   backend_config={"client_resources": resources, "init_args": {"include_dashboard": False}})
+    log.info("simulating %d hospitals with Flower and Ray; outputs in %s", cfg.simulation.num_hospitals,
+             Path(cfg.run.output_dir).expanduser() / cfg.run.name)
+    # Ray workers inherit this process's environment: the simulated hospitals log warnings only (unless
+    # verbose), since the coordinator prints a line per hospital reply.
+    saved = dict(os.environ)
+    os.environ.update(worker_environment(log_level="WARNING"))
+    try:
+        run_simulation(server_app=make_app(overrides), client_app=client_app,
+                       num_supernodes=cfg.simulation.num_hospitals,
+                       backend_config={"client_resources": resources, "init_args": {"include_dashboard": False}})
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run-config", default="", help="space-separated key=value overrides (TOML values)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also print the libraries' INFO lines (Flower, Ray, transformers, ...) and every "
+                             "hospital's own log")
     args = parser.parse_args(argv)
+    if args.verbose:
+        configure_console(verbose=True)
     simulate(parse_overrides(args.run_config))
 
 

@@ -107,7 +107,7 @@ def check_residual_rate(results: Sequence[DeidResult], max_rate: float) -> float
         raise ResidualRateExceeded(
             f"{sum(r.residual > 0 for r in results)} of {len(results)} de-identified texts ({rate:.2%}) still hold "
             f"PHI-shaped text, above deid.max-residual-rate={max_rate:.2%}; refusing to train. Review them with "
-            "`python -m privacy.deid review` inside the hospital.")
+            "`python -m privacy.deid <data-file> <out-dir> --review review.html` inside the hospital.")
     return rate
 
 
