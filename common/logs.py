@@ -22,10 +22,13 @@ SuperLink's ServerApp process all print the same way:
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import time
 from collections.abc import Iterable, Mapping
+
+from common.config import PATH_NAME
 
 FORMAT = "%(asctime)s %(source)s %(levelname)s %(message)s"
 DATE_FORMAT = "%H:%M:%S"
@@ -176,12 +179,23 @@ def log_node_event(node_id: int, hospital: str | None, event: str, reason: str =
     return line
 
 
+def _number(metrics: Mapping[str, object], key: str) -> float | None:
+    """``metrics[key]`` if it is a finite number: the console reads replies before the coordinator's gate
+    has checked them, so anything else is left out, never printed."""
+    value = metrics.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
 def hospital_line(hospital: str, metrics: Mapping[str, object]) -> str:
     """One hospital's round in a line, from its reply's metrics: loss, tokens, seconds, ε when DP is on."""
-    parts = [f"{hospital}: loss {float(metrics.get('train-loss', float('nan'))):.4f}",
-             f"{int(metrics.get('train-tokens', 0)):,} tokens", f"{float(metrics.get('train-seconds', 0.0)):.1f}s"]
-    if "dp-epsilon" in metrics:
-        parts.append(f"ε {float(metrics['dp-epsilon']):.3f}")
+    loss, tokens, seconds, epsilon = (_number(metrics, k) for k in
+                                      ("train-loss", "train-tokens", "train-seconds", "dp-epsilon"))
+    parts = [f"{hospital}: loss {loss if loss is not None else float('nan'):.4f}",
+             f"{int(tokens or 0):,} tokens", f"{seconds or 0.0:.1f}s"]
+    if epsilon is not None:
+        parts.append(f"ε {epsilon:.3f}")
     return " · ".join(parts)
 
 
@@ -218,8 +232,9 @@ class RoundConsole:
                 done.add(node)
                 if reply.has_error():
                     continue  # the round loop logs a failed node with its reason
-                if "hospital" in reply.content:
-                    self.hospitals[node] = str(reply.content["hospital"]["hospital-id"])
+                claimed = reply.content["hospital"].get("hospital-id") if "hospital" in reply.content else None
+                if isinstance(claimed, str) and PATH_NAME.fullmatch(claimed):  # never print a reply's free text
+                    self.hospitals[node] = claimed
                 if node in self.missing:
                     log_node_event(node, self.hospitals.get(node), "rejoined",
                                    f"replied again after missing round {self.missing.pop(node)}", level=logging.INFO)
