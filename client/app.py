@@ -30,7 +30,7 @@ from common.logs import get_logger
 from common.model import LoadedModel, shared_adapter_model
 from common.stages import Stage, build_schedule
 from privacy.dp import STATE_KEY as DP_STATE_KEY
-from privacy.dp import DPStep, LedgerEntry, PrivacyAccount, count_units
+from privacy.dp import DPStep, LedgerEntry, PrivacyAccount, count_units, sample_rate
 from privacy.dp.client_level import client_weight_metric, clip_update
 from privacy.secagg import secagg_mod
 
@@ -141,7 +141,7 @@ class RoundJob:
         for stage in build_schedule(self.cfg).stages:
             n = count_units(_stage_examples(self.cfg, self.hospital, stage, "train", loaded.tokenizer), self.cfg.dp.unit)
             sized = stage.for_examples(n)
-            plan.append((min(1.0, sized.batch_size / max(1, n)), sized.rounds * sized.local_steps))
+            plan.append((sample_rate(sized.batch_size, n), sized.rounds * sized.local_steps))
         return plan
 
 
