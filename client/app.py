@@ -27,7 +27,7 @@ from common import lowrank, wire
 from common.config import ConfigError, RunConfig
 from common.evaluation.federated import heldout_scores
 from common.logs import get_logger
-from common.model import LoadedModel, shared_adapter_model
+from common.model import LoadedModel, model_loads, shared_adapter_model
 from common.stages import Stage, build_schedule
 from privacy.dp import STATE_KEY as DP_STATE_KEY
 from privacy.dp import DPStep, LedgerEntry, PrivacyAccount, count_units, sample_rate
@@ -209,6 +209,7 @@ def train(msg: Message, context: Context) -> Message:
         "quantized-4bit": int(loaded.quantization == "nf4"),
         "peak-rss-mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # Linux reports KiB
         "stage-index": job.stage_index,
+        "process-model-loads": model_loads(),  # 1 in every round: the base model is loaded once per process
         **client_weight_metric(job.cfg),
     }
     if account is not None:

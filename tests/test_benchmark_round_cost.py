@@ -44,3 +44,23 @@ def test_reference_rows_are_full_and_keep_the_labels_in_step():
     examples = [Example([1, 2, 3], [IGNORE, 2, 3]), Example([4, 5], [IGNORE, 5]), Example([6, 7, 8], [IGNORE, 7, 8])]
     ids, labels = full_rows(examples, 3)
     assert ids == [[1, 2, 3], [4, 5, 6]] and labels == [[IGNORE, 2, 3], [IGNORE, 5, IGNORE]]
+
+
+def test_scale_fit_is_a_least_squares_line_and_flags_a_point_off_it():
+    from simulations.benchmarks.scale import federation_point, linear_fit
+
+    points = [{"tokens_per_round": x, "train_phase_seconds": 2.0 + 0.01 * x} for x in (100, 200, 400, 800)]
+    fit = linear_fit(points)
+    assert fit["intercept_seconds"] == pytest.approx(2.0) and fit["seconds_per_token"] == pytest.approx(0.01)
+    assert fit["within_15pct"] and max(fit["relative_deviation"]) == pytest.approx(0.0, abs=1e-9)
+    points[1]["train_phase_seconds"] *= 1.5
+    assert not linear_fit(points)["within_15pct"]
+
+    def row(n, train):
+        return {"server_round": n, "seconds": train + 1, "train_seconds": train, "hospitals": {
+            "h0": {"train.train-tokens": 500, "train.num-examples": 5, "train.process-model-loads": 1},
+            "h1": {"train.train-tokens": 300, "train.num-examples": 3, "train.process-model-loads": 1}}}
+
+    point = federation_point(2, [row(1, 30.0), row(2, 10.0), row(3, 12.0)])
+    assert point["train_phase_seconds"] == pytest.approx(11.0) and point["tokens_per_round"] == 800
+    assert point["rows_per_round"] == 8 and point["max_model_loads_per_process"] == 1
