@@ -18,6 +18,7 @@ def test_throughput_ratio_pools_each_loop_and_reports_every_pair():
     assert result["medfed_tokens_per_second"] == pytest.approx(5700 / 45)
     assert result["ratio"] == pytest.approx((5700 / 45) / (6144 / 56))
     assert result["pair_ratios"] == pytest.approx([(2900 / 20) / (3072 / 24), (2800 / 25) / (3072 / 32)])
+    assert result["median_pair_ratio"] == pytest.approx(sum(result["pair_ratios"]) / 2)
 
 
 def _round(n, seconds, train, evaluate, local):

@@ -25,6 +25,7 @@ import dataclasses
 import json
 import random
 import resource
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -89,9 +90,10 @@ def throughput_ratio(trials: list[dict]) -> dict:
         return sum(t["tokens"] for t in picked) / sum(t["seconds"] for t in picked)
 
     pairs = [trials[i:i + 2] for i in range(0, len(trials) - 1, 2)]
+    pair_ratios = [rate("medfed", p) / rate("reference", p) for p in pairs]
     return {"reference_tokens_per_second": rate("reference"), "medfed_tokens_per_second": rate("medfed"),
-            "ratio": rate("medfed") / rate("reference"),
-            "pair_ratios": [rate("medfed", p) / rate("reference", p) for p in pairs]}
+            "ratio": rate("medfed") / rate("reference"), "pair_ratios": pair_ratios,
+            "median_pair_ratio": statistics.median(pair_ratios)}
 
 
 def reference_comparison(overrides: dict, *, pairs: int, steps: int) -> dict:
@@ -133,7 +135,8 @@ def reference_comparison(overrides: dict, *, pairs: int, steps: int) -> dict:
             "max_seq_len": stage.max_seq_len, "conversations": len(conversations.conversations),
             "medfed_rows": len(packed), "medfed_row_fill": sum(len(e.input_ids) for e in packed)
             / (len(packed) * stage.max_seq_len), "labelled_share": labelled, "quantization": loaded.quantization,
-            "threads": torch.get_num_threads(), "target_ratio_ge_1": result["ratio"] >= TARGET_REFERENCE_RATIO}
+            "threads": torch.get_num_threads(), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "target_ratio_ge_1": result["ratio"] >= TARGET_REFERENCE_RATIO}
 
 
 # -- the simulation's rounds ----------------------------------------------------------------------------
@@ -208,7 +211,8 @@ def main() -> None:
                                                         pairs=args.reference_pairs, steps=args.reference_steps)
         for mode in filter(None, args.modes.split(",")):
             results["qlora" if mode == "nf4" else "lora"] = measure(mode, overrides, Path(tmp))
-    results["coordinator_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            # This process is the coordinator (the hospitals run in Ray workers), after the reference part.
+            results["coordinator_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(json.dumps({k: v if not isinstance(v, dict) else {kk: vv for kk, vv in v.items() if kk not in ("rounds", "trials")}
