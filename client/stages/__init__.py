@@ -35,9 +35,10 @@ def objective_for(kind: str, tokenizer, max_seq_len: int, **options) -> Objectiv
 
 def stage_objective(stage: Stage, tokenizer, cfg: RunConfig) -> Objective:
     """The objective of ``stage`` with the settings the stage and the run give it."""
+    packed = stage.kind != "ha" and packing(stage, cfg)  # HA pairs are never packed
     options = {
-        "cp": {"packing": packing(stage, cfg), "one_window_per_note": cfg.dp.enabled and cfg.dp.unit == "record"},
-        "ift": {"sources": stage.data, "packing": packing(stage, cfg)},
+        "cp": {"packing": packed, "one_window_per_note": cfg.dp.enabled and cfg.dp.unit == "record"},
+        "ift": {"sources": stage.data, "packing": packed},
         "ha": {"loss": stage.loss, "beta": stage.beta, "simpo_gamma": cfg.align.simpo_gamma},
     }[stage.kind]
     return objective_for(stage.kind, tokenizer, stage.max_seq_len, **options)
