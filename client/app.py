@@ -28,10 +28,10 @@ from common import lowrank, wire
 from common.config import ConfigError, RunConfig
 from common.evaluation.federated import heldout_scores
 from common.logs import get_logger, hospital_line
-from common.model import LoadedModel, shared_adapter_model
+from common.model import LoadedModel, model_loads, shared_adapter_model
 from common.stages import Stage, build_schedule
 from privacy.dp import STATE_KEY as DP_STATE_KEY
-from privacy.dp import DPStep, LedgerEntry, PrivacyAccount, PrivacyLedger, count_units
+from privacy.dp import DPStep, LedgerEntry, PrivacyAccount, PrivacyLedger, count_units, sample_rate
 from privacy.dp.client_level import client_weight_metric, clip_update
 from privacy.secagg import secagg_mod
 
@@ -154,7 +154,7 @@ class RoundJob:
         for stage in build_schedule(self.cfg).stages:
             n = count_units(_stage_examples(self.cfg, self.hospital, stage, "train", loaded.tokenizer), self.cfg.dp.unit)
             sized = stage.for_examples(n)
-            plan.append((min(1.0, sized.batch_size / max(1, n)), sized.rounds * sized.local_steps))
+            plan.append((sample_rate(sized.batch_size, n), sized.rounds * sized.local_steps))
         return plan
 
 
@@ -220,6 +220,7 @@ def train(msg: Message, context: Context) -> Message:
         "quantized-4bit": int(loaded.quantization == "nf4"),
         "peak-rss-mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # Linux reports KiB
         "stage-index": job.stage_index,
+        "process-model-loads": model_loads(),  # 1 in every round: the base model is loaded once per process
         **client_weight_metric(job.cfg),
     }
     if account is not None:

@@ -131,7 +131,8 @@ class AlignSection:
 class TrainSection:
     rounds: int = option(3, "Federated rounds per stage.", min=1)
     local_steps: int = option(6, "Optimizer steps each hospital takes per round.", min=1)
-    batch_size: int = option(4, "Sequences per optimizer step.", min=1)
+    batch_size: int = option(4, "Rows per optimizer step (a packed row holds several conversations or note windows; "
+                             "HA: preference pairs; DP with dp.unit=patient: patients).", min=1)
     learning_rate: float = option(3e-4, "Peak learning rate of the local AdamW optimizer.", min=0.0)
     lr_schedule: str = option("constant", "Learning-rate schedule over a stage's local steps.",
                               choices=("constant", "cosine", "linear"))
@@ -142,7 +143,12 @@ class TrainSection:
     eval_batches: int = option(8, "Held-out batches each hospital scores per evaluation.", min=1)
     eval_every: int = option(1, "Federated evaluation every this many rounds (and always after the last).", min=1)
     local_epochs: float = option(0.0, "When > 0, overrides local-steps: each hospital takes enough steps for this "
-                                 "many passes over its own data per round.", min=0.0)
+                                 "many passes over its own data per round (over its rows: packing changes the "
+                                 "steps, not the passes).", min=0.0)
+    pack: bool = option(True, "CP and IFT: pack several notes or conversations into each max-seq-len row, "
+                        "attention kept inside each (position ids restart) and labels unchanged. Off under "
+                        "sample-level DP (a row must be one privacy unit) and prompt tuning (PEFT drops "
+                        "position ids), with a log line saying so.")
 
 
 @dataclass(frozen=True)
@@ -298,12 +304,13 @@ class StageSection:
     local_steps: int | None = option(None, "Optimizer steps per round.", min=1)
     local_epochs: float | None = option(None, "Passes over the local data per round (overrides local-steps).",
                                         min=0.0)
-    batch_size: int | None = option(None, "Sequences (HA: preference pairs) per optimizer step.", min=1)
+    batch_size: int | None = option(None, "Rows (HA: preference pairs) per optimizer step.", min=1)
     learning_rate: float | None = option(None, "Peak learning rate.", min=0.0)
     lr_schedule: str | None = option(None, "Learning-rate schedule over the stage.",
                                      choices=("constant", "cosine", "linear"))
     warmup_steps: int | None = option(None, "Linear warm-up steps at the start of the stage.", min=0)
-    max_seq_len: int | None = option(None, "Longest tokenised sequence (CP: the packing length).", min=16)
+    max_seq_len: int | None = option(None, "Longest tokenised sequence (with packing: the row length).", min=16)
+    pack: bool | None = option(None, "CP and IFT: pack several records per row (see train.pack).")
     strategy: str | None = option(None, "Aggregation strategy of this stage (its hyperparameters from [strategy]).",
                                   choices=("fedavg", "fedprox", "fedadam", "fedyogi", "fedavgm", "fedmedian", "fedtrimmedavg"))
     data: str | None = option(None, "IFT only: comma-separated file-name patterns (fnmatch) of the instruction "

@@ -219,10 +219,20 @@ def adapter_config(adapter_cfg: AdapterSection) -> PeftConfig:
     return lora_config(adapter_cfg)
 
 
+_loads = 0  # base models this process has built for training: one per worker process is the promise
+
+
+def model_loads() -> int:
+    """How many adapter models this process has built (``build_adapter_model``) so far."""
+    return _loads
+
+
 def build_adapter_model(model_cfg: ModelSection, adapter_cfg: AdapterSection, seed: int,
                         *, trainable: bool = True, adapters: int = 1) -> LoadedModel:
     """A fresh base model with a freshly initialised adapter (seeded, so every process agrees); ``adapters`` > 1
     stacks that many (one per schedule segment, see ``LoadedModel.activate``)."""
+    global _loads
+    _loads += 1
     base, quantization = load_base_model(model_cfg, trainable=trainable)
     base_parameters = sum(p.numel() for p in base.parameters())
     if quantization == "nf4":

@@ -59,6 +59,7 @@ class Stage:
     handoff: str = "continue"  # into this stage: keep training the adapter, or stack a fresh one on it
     loss: str = "dpo"  # HA: preference loss
     beta: float = 0.1  # HA: see align.beta
+    pack: bool = True  # CP and IFT: several records per row (off under DP and prompt tuning)
 
     def to_config(self) -> dict[str, Any]:
         """Flat ``stage.*`` entries for the ConfigRecord of a round's messages."""
@@ -158,6 +159,8 @@ def _stage(cfg: RunConfig, name: str, *, first: bool) -> Stage:
     for key, value, only in (("data", o.data, "ift"), ("loss", o.loss, "ha"), ("beta", o.beta, "ha")):
         if value is not None and kind != only:
             raise ConfigError(f"config key 'stage.{name}.{key}' applies to {only} stages; '{name}' is a {kind} stage")
+    if o.pack is not None and kind == "ha":
+        raise ConfigError(f"config key 'stage.{name}.pack' applies to cp and ift stages; '{name}' is an ha stage")
     return Stage(
         name=name, kind=kind, rounds=pick(o.rounds, t.rounds), local_steps=pick(o.local_steps, t.local_steps),
         local_epochs=pick(o.local_epochs, t.local_epochs), batch_size=pick(o.batch_size, t.batch_size),
@@ -166,7 +169,7 @@ def _stage(cfg: RunConfig, name: str, *, first: bool) -> Stage:
         strategy=pick(o.strategy, cfg.strategy.name), data=pick(o.data, "*"),
         # The first stage starts the first adapter: there is nothing beneath it to stack on.
         handoff="continue" if first else pick(o.handoff, cfg.schedule.handoff),
-        loss=pick(o.loss, cfg.align.loss), beta=pick(o.beta, cfg.align.beta),
+        loss=pick(o.loss, cfg.align.loss), beta=pick(o.beta, cfg.align.beta), pack=pick(o.pack, t.pack),
     )
 
 

@@ -8,12 +8,12 @@ import pytest
 import torch
 from opacus.accountants import RDPAccountant
 
-from client.stages.base import Example, causal_lm_loss, causal_lm_per_sample_loss
 from client.stages.cp import ContinuedPretraining
 from client.train import train_round
 from common.config import AdapterSection, ConfigError, DPSection, ModelSection
 from common.model import build_adapter_model
 from common.stages import Stage
+from common.tokens import Example, causal_lm_loss, causal_lm_per_sample_loss
 from privacy.dp import (
     DPStep,
     LedgerEntry,
@@ -202,7 +202,7 @@ def test_per_sample_loss_scores_a_frozen_model(tiny_model_dir):
     # The privacy audit scores an exported adapter loaded for inference, where nothing requires grad.
     from transformers import AutoModelForCausalLM
 
-    from client.stages.base import Example, causal_lm_per_sample_loss, pad_examples
+    from common.tokens import Example, causal_lm_per_sample_loss, pad_examples
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).requires_grad_(False)
     losses, tokens = causal_lm_per_sample_loss(model, pad_examples([Example([5, 6, 7], [5, 6, 7])], 0))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from transformers import AutoTokenizer
 
-from client.stages.base import IGNORE
 from client.stages.ift import InstructionTuning
 from common.records import Conversation, Message
+from common.tokens import IGNORE
 
 
 def _labelled_text(tokenizer, example) -> str:

@@ -9,7 +9,6 @@ import torch
 from flwr.app import RecordDict
 
 from client.stages import stage_objective
-from client.stages.base import IGNORE, causal_lm_loss, token_logits
 from client.stages.cp import ContinuedPretraining
 from client.stages.ha import PreferenceAlignment, dpo_losses, orpo_losses, simpo_losses
 from client.stages.ift import InstructionTuning
@@ -19,6 +18,7 @@ from common.model import build_adapter_model
 from common.recipes import RECIPES
 from common.records import Conversation, Message, Note, PreferencePair, StageData
 from common.stages import PARADIGMS, Stage, build_schedule, stage_metrics
+from common.tokens import IGNORE, causal_lm_loss, token_logits
 
 
 @pytest.fixture(autouse=True, scope="module")

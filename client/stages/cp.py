@@ -1,17 +1,18 @@
 """Continued pretraining: causal-LM loss on every token of de-identified unstructured text.
 
-Documents are packed into rows of ``max_seq_len`` tokens so no compute goes to padding. Position ids
-restart at each document, from which transformers builds a block-diagonal causal mask: a token never
-attends to another document, and the first token of a document is not predicted from the one before.
-Models that cannot take position ids (PEFT prompt tuning drops them) get one document window per row.
+Documents are packed into rows of ``max_seq_len`` tokens so no compute goes to padding
+(``common.tokens.pack``). Position ids restart at each document, from which transformers builds a
+block-diagonal causal mask: a token never attends to another document, and the first token of a
+document is not predicted from the one before. Models that cannot take position ids (PEFT prompt
+tuning drops them) get one document window per row.
 """
 
 from __future__ import annotations
 
 import math
 
-from client.stages.base import IGNORE, Example, causal_lm_loss, causal_lm_per_sample_loss, pad_examples
 from common.records import StageData
+from common.tokens import Example, causal_lm_loss, causal_lm_per_sample_loss, pack, pad_examples
 
 
 class ContinuedPretraining:
@@ -36,27 +37,8 @@ class ContinuedPretraining:
         return windows
 
     def examples(self, data: StageData) -> list[Example]:
-        windows = self.windows(data)
-        if not self.packing:
-            return [Example(w, list(w), unit=patient) for w, patient in windows]
-        rows, current = [], []
-        for window, _ in windows:  # greedy, in order: deterministic and near-full rows on short clinical notes
-            if sum(map(len, current)) + len(window) > self.max_seq_len:
-                rows.append(current)
-                current = []
-            current.append(window)
-        if current:
-            rows.append(current)
-        return [self._pack(row) for row in rows]
-
-    @staticmethod
-    def _pack(documents: list[list[int]]) -> Example:
-        ids, labels, positions = [], [], []
-        for doc in documents:
-            ids += doc
-            labels += [IGNORE] + doc[1:]  # the first token has no context inside its own document
-            positions += range(len(doc))
-        return Example(ids, labels, positions)
+        documents = [Example(w, list(w), unit=patient) for w, patient in self.windows(data)]
+        return pack(documents, self.max_seq_len) if self.packing else documents
 
     def collate(self, examples: list[Example]):
         return pad_examples(examples, self.tokenizer.pad_token_id)

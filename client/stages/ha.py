@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from client.stages.base import Example, pad_examples, token_log_probs, token_logits
 from client.stages.ift import InstructionTuning
 from common.records import Conversation, StageData
+from common.tokens import Example, pad_examples, token_log_probs
 
 
 @dataclass(frozen=True)
@@ -99,8 +99,7 @@ class PreferenceAlignment:
     @staticmethod
     def answer_log_probs(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Summed log-prob of each row's answer tokens, and the answer lengths, for all 2 x pairs rows."""
-        picked, mask = token_log_probs(token_logits(model, batch), batch["labels"])
-        return picked.sum(-1), mask.sum(-1)
+        return token_log_probs(model, batch)
 
     def outputs(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> PreferenceOutput:
         sums, lengths = self.answer_log_probs(model, batch)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from client.stages.base import Example, causal_lm_per_sample_loss, pad_examples
+from common.tokens import Example, causal_lm_per_sample_loss, pad_examples
 
 TEMPLATE = "Confidential: the access code of record {tag} is {secret}."
 SECRET_DIGITS = 6

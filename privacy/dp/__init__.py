@@ -2,8 +2,9 @@
 
 from privacy.dp.account import STATE_KEY, PrivacyAccount
 from privacy.dp.calibrate import noise_for_budget
-from privacy.dp.engine import DPStep, PrivateTraining, count_units, make_private
+from privacy.dp.engine import DPStep, PrivateTraining, count_units, make_private, sample_rate
 from privacy.dp.ledger import LedgerEntry, PrivacyBudgetExhausted, PrivacyLedger, epsilon_of
 
 __all__ = ["STATE_KEY", "DPStep", "LedgerEntry", "PrivacyAccount", "PrivacyBudgetExhausted", "PrivacyLedger",
-           "PrivateTraining", "count_units", "epsilon_of", "make_private", "noise_for_budget"]
+           "PrivateTraining", "count_units", "epsilon_of", "make_private", "noise_for_budget",
+           "sample_rate"]

@@ -9,7 +9,7 @@ from common.config import ConfigError, DPSection
 from common.logs import get_logger
 from common.stages import Stage
 from privacy.dp.calibrate import noise_for_budget
-from privacy.dp.engine import DPStep
+from privacy.dp.engine import DPStep, sample_rate
 from privacy.dp.ledger import LedgerEntry, PrivacyBudgetExhausted, PrivacyLedger
 
 log = get_logger("dp")
@@ -76,7 +76,7 @@ class PrivacyAccount:
         """The DP-SGD steps this round may take over ``num_units`` privacy units (examples or patients),
         admitted against the budget (or ``PrivacyBudgetExhausted``)."""
         sigma = self.noise_multiplier(plan)
-        entry = LedgerEntry(server_round, stage.name, sigma, min(1.0, stage.batch_size / num_units),
+        entry = LedgerEntry(server_round, stage.name, sigma, sample_rate(stage.batch_size, num_units),
                             stage.local_steps)
         self.admit(entry)
         return entry, DPStep(sigma, self.cfg.max_grad_norm, stage.batch_size, self.cfg.unit,

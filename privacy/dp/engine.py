@@ -55,6 +55,12 @@ def count_units(examples: list, unit: str) -> int:
     return len(set(privacy_units(examples, unit)))
 
 
+def sample_rate(batch_size: int, num_units: int) -> float:
+    """Poisson sample rate of ``batch_size`` expected units out of ``num_units``: the one number the
+    ledger accounts, the plan calibrates σ for, and the sampler draws with, so they cannot disagree."""
+    return min(1.0, batch_size / max(1, num_units))
+
+
 class PrivateTraining:
     """One round's DP-SGD machinery around a model and its optimizer; ``close()`` when the round ends.
 
@@ -70,7 +76,7 @@ class PrivateTraining:
             raise ValueError("DP-SGD needs at least one training example")
         generator = torch.Generator().manual_seed(seed)
         self.groups = _groups(units, step.max_records_per_unit, generator)  # unit -> indices of its examples
-        self.sample_rate = min(1.0, step.batch_size / len(self.groups))
+        self.sample_rate = sample_rate(step.batch_size, len(self.groups))
         if getattr(model, "is_activation_checkpointing", False):
             model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": True})
         self.module = GradSampleModule(model, batch_first=True, loss_reduction="mean")
