@@ -1,7 +1,7 @@
 """The deployment engine end to end on 127.0.0.1: TLS, SuperNode authentication, a two-round run, refusals,
-and an audit of every reply that reached the coordinator.
+an audit of every reply that reached the coordinator, and a second run in which one SuperNode forges replies.
 
-Slow by nature (Flower starts a process per ClientApp message): about two minutes on two cores.
+Slow by nature (Flower starts a process per ClientApp message): about four minutes on two cores.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 import pytest
 
 from tests.deploy.harness import CONNECTION, LocalDeployment, stage_app
+from tests.deploy.hostile_app import CANARY as FORGED
 from tests.federation_harness import make_hospitals
 
 pytestmark = pytest.mark.slow
@@ -28,6 +29,15 @@ def _plant_canaries(hospital_dir) -> list[str]:
     return [CANARY, "Quillfeather", "99887766", *re.findall(r"MRN: (\d{8})", notes)[:5]]
 
 
+def _run_config(model_dir, name: str, output_dir) -> str:
+    """A two-round run of the tiny model, as ``flwr run --run-config`` takes it."""
+    return " ".join(f"{k}={json.dumps(v)}" for k, v in {
+        "model.name": str(model_dir), "model.quantization": "none", "adapter.target-modules": "all-linear",
+        "adapter.rank": 2, "train.rounds": 2, "train.local-steps": 2, "train.batch-size": 2,
+        "train.max-seq-len": 64, "train.eval-every": 100, "train.eval-batches": 1, "deid.enabled": False,
+        "strategy.round-timeout": 300.0, "run.name": name, "run.output-dir": str(output_dir)}.items())
+
+
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory, tiny_model_dir):
     root = tmp_path_factory.mktemp("deploy")
@@ -41,14 +51,8 @@ def deployment(tmp_path_factory, tiny_model_dir):
             link.register(public_key)
             link.start_supernode(f"hospital-{index}", private_key, data_dir)
         link.wait_for_log(link.superlink_log, "Activated node_id", count=2)
-        app_dir = stage_app(root / "app")
-        run_config = " ".join(f"{k}={json.dumps(v)}" for k, v in {
-            "model.name": str(tiny_model_dir), "model.quantization": "none", "adapter.target-modules": "all-linear",
-            "adapter.rank": 2, "train.rounds": 2, "train.local-steps": 2, "train.batch-size": 2,
-            "train.max-seq-len": 64, "train.eval-every": 100, "train.eval-batches": 1, "deid.enabled": False,
-            "strategy.round-timeout": 300.0, "run.name": "deployed",
-            "run.output-dir": str(root / "runs")}.items())
-        result = link.run_app(app_dir, run_config, timeout=480)
+        result = link.run_app(stage_app(root / "app"), _run_config(tiny_model_dir, "deployed", root / "runs"),
+                              timeout=480)
         yield link, root / "runs", canaries, result
     finally:
         link.close()
@@ -131,3 +135,50 @@ def test_a_stranger_holding_ca_crt_cannot_register_list_or_run(deployment):
     # Nothing changed: the same nodes, and the coordinator still drives the SuperLink.
     assert node_ids() == before
     assert "stranger" not in link.flwr("ls", CONNECTION, "--format", "json").stdout
+
+
+# The hostile SuperNode's forgeries, each made after real training or scoring (hostile_app.py).
+FORGE = "train-1:count-1e12,train-2:claim-other-id,evaluate-2:text-id"
+
+
+@pytest.fixture(scope="module")
+def hostile_run(deployment, tiny_model_dir):
+    """After the first run, a third SuperNode joins the same SuperLink with ``forge=FORGE`` in its node config,
+    and a second run stages ``hostile_app`` for all three: honest and hostile nodes run the same app."""
+    link, *_ = deployment
+    data_dir = make_hospitals(link.root / "hostile-data", count=1)[0]
+    private_key, public_key = link.new_node_key("hospital-2")
+    node = link.register(public_key)
+    activated = link.superlink_log.read_text().count("Activated node_id")
+    link.start_supernode("hospital-2", private_key, data_dir, node_config=f'forge="{FORGE}"')
+    link.wait_for_log(link.superlink_log, "Activated node_id", count=activated + 1)
+    runs = link.root / "hostile-runs"
+    result = link.run_app(stage_app(link.root / "hostile-app", clientapp="hostile_app:app"),
+                          _run_config(tiny_model_dir, "hostile", runs), timeout=480)
+    return node, runs / "hostile", result
+
+
+def test_a_hostile_supernodes_forged_replies_are_refused_and_the_honest_hospitals_train_on(hostile_run):
+    node, run_dir, result = hostile_run
+    summary = json.loads((run_dir / "summary.json").read_text())
+    rounds = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert summary["rounds"] == 2 and len(rounds) == 2, result.stdout[-3000:]
+    expected = [["train: claims 1000000000000 examples; its data card reports"],
+                ["train: claims hospital id 'hospital-0', which node", "evaluate: 'hospital-id' is not a plain name"]]
+    for record, reasons in zip(rounds, expected, strict=True):
+        assert [n for n, _ in record["rejected"]] == [node] * len(reasons), record["rejected"]
+        for (_, reason), start in zip(record["rejected"], reasons, strict=True):  # train's, then evaluate's
+            assert reason.startswith(start), reason
+        # Only the honest two count, each with its own reply; the hostile node's id never enters the record.
+        assert sorted(h for h, m in record["hospitals"].items() if "train.train-loss" in m) == [
+            "hospital-0", "hospital-1"]
+        assert set(record["hospitals"]) == {"hospital-0", "hospital-1"}
+    assert all(loss is not None for loss in summary["train_loss"]) and summary["eval_loss"][-1] is not None
+    # The text it forged reaches no file of the run and no line the coordinator printed.
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert FORGED.encode() not in data and b"Quillfeather" not in data, path.name
+    for name in ("metrics.jsonl", "summary.json"):
+        assert "evil" not in (run_dir / name).read_text()
+    assert "Quillfeather" not in result.stdout + result.stderr

@@ -6,6 +6,7 @@ SuperExec, ServerApp and ClientApp processes in new sessions of their own), so `
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -81,17 +82,21 @@ class HospitalSide:
         self.listener.close()
 
 
-def stage_app(out: Path) -> Path:
-    """The app as ``flwr run`` ships it, with every RunConfig key overridable and the auditing ServerApp."""
+def stage_app(out: Path, clientapp: str | None = None) -> Path:
+    """The app as ``flwr run`` ships it, with every RunConfig key overridable and the auditing ServerApp;
+    ``clientapp`` replaces the hospital's component (``hostile_app:app``: nodes forge what their config says)."""
     out.mkdir(parents=True)
     for package in APP_PACKAGES:
         shutil.copytree(REPO / package, out / package, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(Path(__file__).with_name("audit_app.py"), out / "audit_app.py")
+    for module in ("audit_app.py", "hostile_app.py"):
+        shutil.copy(Path(__file__).with_name(module), out / module)
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
     flwr_app = project["tool"]["flwr"]["app"]
     # `flwr run --run-config` only overrides keys the app declares; declare them all.
     flwr_app["config"] = RunConfig().to_flat()
     flwr_app["components"]["serverapp"] = "audit_app:app"
+    if clientapp is not None:
+        flwr_app["components"]["clientapp"] = clientapp
     (out / "pyproject.toml").write_text(tomli_w.dumps(project))
     return out
 
@@ -159,14 +164,17 @@ class LocalDeployment:
     def new_node_key(self, name: str) -> tuple[Path, Path]:
         return create_node_keys(self.keys, name)
 
-    def register(self, public_key: Path) -> None:
-        self.flwr("supernode", "register", str(public_key), CONNECTION)
+    def register(self, public_key: Path) -> int:
+        """Register a SuperNode's key; returns the node id the SuperLink gave it."""
+        result = self.flwr("supernode", "register", str(public_key), CONNECTION, "--format", "json")
+        return int(json.loads(result.stdout)["node-id"])
 
     def start_supernode(self, name: str, private_key: Path | None, data_dir: Path, *, tls: bool = True,
-                        max_wait: float | None = None) -> subprocess.Popen:
+                        max_wait: float | None = None, node_config: str = "") -> subprocess.Popen:
+        """``node_config``: more node-config entries, e.g. ``forge="train-1:count-1e12"``."""
         args = [self._bin("flower-supernode"), "--superlink", f"127.0.0.1:{self.hospital_side.port}",
-                "--port", str(free_port()),
-                "--node-config", f'data-dir="{data_dir}" hospital-id="{name}" policy-file="{self.policy_file}"']
+                "--port", str(free_port()), "--node-config",
+                f'data-dir="{data_dir}" hospital-id="{name}" policy-file="{self.policy_file}" {node_config}'.strip()]
         args += ["--root-certificates", str(self.ca.cert_file)] if tls else ["--insecure"]
         if private_key is not None:
             args += ["--auth-supernode-private-key", str(private_key)]
