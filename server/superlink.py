@@ -25,7 +25,7 @@ from starlette.middleware import Middleware
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from common.logs import get_logger
+from common.logs import configure_console, get_logger
 
 log = get_logger("superlink")
 
@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> None:
     from flwr.superlink.cli import flower_superlink
 
     install(addresses)
+    # The SuperLink's own lines are Flower's (a node activated, a key refused, a run started): what the
+    # coordinator watches here, so this process shows libraries' INFO lines, which medfed's console holds back elsewhere.
+    configure_console(verbose=True)
     log.info("Control and Runtime APIs open to %s only", ", ".join(addresses))
     sys.argv = ["flower-superlink", *rest]
     flower_superlink()

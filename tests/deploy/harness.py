@@ -149,10 +149,8 @@ class LocalDeployment:
 
     def start_superlink(self) -> None:
         self.superlink_log = self.root / "superlink.log"
-        # `python -m server.superlink` from this checkout, without putting it on the path of the apps it starts;
-        # verbose, so Flower's INFO lines (node activation, refused keys) reach the log the tests read.
-        launcher = (f"import sys; sys.path.insert(0, {str(REPO)!r}); from common.logs import configure_console; "
-                    "configure_console(verbose=True); from server.superlink import main; main()")
+        # `python -m server.superlink` from this checkout, without putting it on the path of the apps it starts.
+        launcher = f"import sys; sys.path.insert(0, {str(REPO)!r}); from server.superlink import main; main()"
         self._start([sys.executable, "-c", launcher, "--ssl-ca-certfile", str(self.ca.cert_file),
                      "--ssl-certfile", str(self.server_cert), "--ssl-keyfile", str(self.server_key),
                      "--enable-supernode-auth", "--database", str(self.root / "superlink.db"),
