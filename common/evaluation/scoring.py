@@ -118,6 +118,44 @@ def score_prompts(model: torch.nn.Module, tokenizer, prompts: Sequence[str], lab
 
 
 @torch.no_grad()
+def option_text_logliks(model: torch.nn.Module, tokenizer, prompt: str, options: Sequence[str]
+                        ) -> list[tuple[float, int]]:
+    """(summed log-probability, token count) of each option's text after ``prompt``; one batched forward pass.
+
+    For options that are words or names rather than labels with distinct first tokens ("Chronic sinusitis"
+    against "Chronic pancreatitis"); the caller picks the sum or the per-token mean.
+    """
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    rows = [tokenizer(prompt + option, add_special_tokens=False)["input_ids"] for option in options]
+    if any(row[:len(prompt_ids)] != prompt_ids or len(row) == len(prompt_ids) for row in rows):
+        raise ValueError("an option merges with the end of the prompt; end the prompt where a new token starts")
+    ids, mask = _right_pad(rows, tokenizer.pad_token_id)
+    device = _device(model)
+    log_probs = torch.log_softmax(model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float(), -1)
+    out = []
+    for i, row in enumerate(rows):
+        positions = torch.arange(len(prompt_ids), len(row), device=device)
+        targets = torch.tensor(row[len(prompt_ids):], device=device)
+        out.append((float(log_probs[i, positions - 1, targets].sum()), len(row) - len(prompt_ids)))
+    return out
+
+
+def score_option_texts(model: torch.nn.Module, builder: PromptBuilder, items: Sequence[MultipleChoiceItem], *,
+                       per_token: bool = False) -> ChoiceResult:
+    """Predict the option whose text is likeliest after the prompt (summed, or per token with ``per_token``)."""
+    model.eval()
+    result = ChoiceResult("option-loglik-per-token" if per_token else "option-loglik")
+    for item in items:
+        scores = option_text_logliks(model, builder.tokenizer, builder.render(item), [text for _, text in item.options])
+        values = [total / count if per_token else total for total, count in scores]
+        result.predictions.append(item.labels[max(range(len(values)), key=values.__getitem__)])
+        result.answers.append(item.answer)
+        probabilities = torch.softmax(torch.tensor(values), dim=0)
+        result.correct_probability.append(float(probabilities[item.labels.index(item.answer)]))
+    return result
+
+
+@torch.no_grad()
 def generate(model: torch.nn.Module, tokenizer, prompt: str, max_new_tokens: int) -> str:
     """Greedy continuation of ``prompt`` (deterministic, so runs compare)."""
     device = _device(model)
