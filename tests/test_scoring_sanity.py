@@ -11,7 +11,8 @@ from common.evaluation import MultipleChoiceItem, PromptBuilder
 from common.evaluation.option_loglik import option_logliks, predict_all
 from common.evaluation.scoring import option_text_logliks, score_prompts
 
-LABELS = ("yes", "no", "maybe")
+# One token each in the tiny tokenizer, as yes/no/maybe are in SmolLM2's (there they are not: "maybe" is 5).
+LABELS = ("A", "B", "C")
 WORDS = ("patients treatment clinical blood pressure therapy disease cardiac risk outcome trial mortality dose "
          "infection surgery diabetes insulin renal hepatic stroke cancer tumour biopsy diagnosis symptoms fever "
          "antibiotic vaccine hospital admission").split()
@@ -63,21 +64,21 @@ def test_training_on_one_answer_makes_both_scorers_prefer_it(tiny_model_dir, tmp
     cfg = RunConfig.from_flat({"model.name": str(tiny_model_dir), "model.quantization": "none", "deid.enabled": False,
                                "train.learning-rate": 3e-2, "train.batch-size": 8, "adapter.dropout": 0.1,
                                "data.contamination-check": False})
-    report = run(cfg, _items(24), _items(9, offset=100), steps=12, workdir=tmp_path)
+    report = run(cfg, _items(16), _items(6, offset=100), steps=10, workdir=tmp_path, answers=("A", "B"))
     assert report["base-agreement-passes"]
-    for answer in ("yes", "no"):
+    for answer in ("A", "B"):
         trained = report["trained"][answer]
         assert trained["predicted-shares"].get(answer, 0) >= 0.9, trained
         assert trained["agreement-one-pass-vs-independent"] == 1.0
         checks = trained["alignment"]
         # Every training example's prompt is the scoring prompt, and its first labelled token the scored one.
-        assert checks["prompt-identical-to-scoring-prompt"] == checks["examples"] == 24
-        assert checks["first-labelled-token-is-scored-answer-token"] == 24
+        assert checks["prompt-identical-to-scoring-prompt"] == checks["examples"] == 16
+        assert checks["first-labelled-token-is-scored-answer-token"] == 16
         assert checks["max-gap-train-logprob-vs-scorer-logprob"] < 1e-4
         adapter = trained["adapter"]
         assert adapter["lora-B-norm-initial"] == 0 and adapter["lora-B-norm-trained"] > 0
         assert adapter["eval-mode-while-scoring"]
         assert adapter["reloaded-adapter-max-probability-gap"] < 1e-5
         assert adapter["adapter-off-vs-base-max-probability-gap"] < 1e-5
-        assert trained["training"]["steps"] == 12
+        assert trained["training"]["steps"] == 10
     assert report["passes"]
