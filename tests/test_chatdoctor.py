@@ -80,3 +80,24 @@ def test_answers_follow_the_disease_they_name_and_none_is_lost(tmp_path):
     assert all("Cryptorchidism" not in i.reference for i in shares[0])
     assert all("Turner" not in i.reference for i in shares[1])
     assert {i.prompt for s in shares for i in s}.isdisjoint(i.prompt for i in test)
+
+
+@pytest.mark.slow
+def test_knowledge_benchmark_scores_every_arm_on_every_disease(tmp_path, tiny_model_dir):
+    from simulations.benchmarks.federation_pays import main
+
+    rows = "".join(f"{i + 4},Disease {i}itis,\"['Fever {i}', 'Cough {i}', 'Rash {i}']\",\"['Biopsy {i}']\","
+                   f"\"['Drug {i}', 'Tablet {i}']\"\n" for i in range(5))
+    (tmp_path / "chatdoctor").mkdir()
+    (tmp_path / "chatdoctor" / "disease_database_mini.csv").write_text(TABLE + rows)
+    main(["--task", "chatdoctor-knowledge", "--data-dir", str(tmp_path), "--run-config",
+          f"model.name='{tiny_model_dir}' model.quantization='none' data.root='{tmp_path / 'h'}' "
+          f"run.output-dir='{tmp_path / 'runs'}' train.rounds=1 train.local-steps=1 data.quality-filter=false"])
+    report = json.loads((tmp_path / "runs" / "benchmarks" / "federation_pays_chatdoctor-knowledge.json").read_text())
+    assert report["facts"][0]["diseases-per-hospital"] == [3, 3, 3]
+    assert all(r["knowledge-n"] == 18 for r in report["results"].values())  # 2 questions on each of 9 diseases
+    assert set(report["results"]) == {"base", "alone:hospital-0", "alone:hospital-1", "alone:hospital-2",
+                                      "federation", "federation-exact", "pooled"}
+    targets = report["targets"]
+    low, high = targets["interval-federation-exact-minus-pooled"]
+    assert low <= 100 * (targets["federation-exact"] - targets["pooled"]) <= high

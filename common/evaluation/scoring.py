@@ -140,19 +140,19 @@ def option_text_logliks(model: torch.nn.Module, tokenizer, prompt: str, options:
     return out
 
 
-def score_option_texts(model: torch.nn.Module, builder: PromptBuilder, items: Sequence[MultipleChoiceItem], *,
-                       per_token: bool = False) -> ChoiceResult:
-    """Predict the option whose text is likeliest after the prompt (summed, or per token with ``per_token``)."""
+def score_option_texts(model: torch.nn.Module, builder: PromptBuilder, items: Sequence[MultipleChoiceItem]
+                       ) -> tuple[ChoiceResult, ChoiceResult]:
+    """Predict the option whose text is likeliest after the prompt: (summed log-likelihood, per-token mean)."""
     model.eval()
-    result = ChoiceResult("option-loglik-per-token" if per_token else "option-loglik")
+    results = (ChoiceResult("option-loglik"), ChoiceResult("option-loglik-per-token"))
     for item in items:
         scores = option_text_logliks(model, builder.tokenizer, builder.render(item), [text for _, text in item.options])
-        values = [total / count if per_token else total for total, count in scores]
-        result.predictions.append(item.labels[max(range(len(values)), key=values.__getitem__)])
-        result.answers.append(item.answer)
-        probabilities = torch.softmax(torch.tensor(values), dim=0)
-        result.correct_probability.append(float(probabilities[item.labels.index(item.answer)]))
-    return result
+        for result, values in zip(results, ([t for t, _ in scores], [t / n for t, n in scores])):
+            result.predictions.append(item.labels[max(range(len(values)), key=values.__getitem__)])
+            result.answers.append(item.answer)
+            probabilities = torch.softmax(torch.tensor(values), dim=0)
+            result.correct_probability.append(float(probabilities[item.labels.index(item.answer)]))
+    return results
 
 
 @torch.no_grad()

@@ -206,8 +206,7 @@ def closed_scorer(items: list[MultipleChoiceItem], builder: PromptBuilder, prefi
 
     def score(model: torch.nn.Module, arm: str) -> tuple[dict[str, float], list[float]]:
         if method == "option-text":
-            results = [score_option_texts(model, builder, items), score_option_texts(model, builder, items,
-                                                                                     per_token=True)]
+            results = list(score_option_texts(model, builder, items))
             names = ["", "-per-token"]
         else:
             results = []
