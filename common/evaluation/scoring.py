@@ -129,14 +129,25 @@ def option_text_logliks(model: torch.nn.Module, tokenizer, prompt: str, options:
     rows = [tokenizer(prompt + option, add_special_tokens=False)["input_ids"] for option in options]
     if any(row[:len(prompt_ids)] != prompt_ids or len(row) == len(prompt_ids) for row in rows):
         raise ValueError("an option merges with the end of the prompt; end the prompt where a new token starts")
-    ids, mask = _right_pad(rows, tokenizer.pad_token_id)
+    # Left-padded, so every row's options end at the last positions and the LM head (most of the cost over a
+    # 49k vocabulary) runs only there; positions count from each row's first real token.
+    width, keep = max(map(len, rows)), max(len(row) for row in rows) - len(prompt_ids) + 1
+    ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, row in enumerate(rows):
+        ids[i, width - len(row):] = torch.tensor(row)
+        mask[i, width - len(row):] = 1
+    positions = (mask.cumsum(1) - 1).clamp(min=0)
     device = _device(model)
-    log_probs = torch.log_softmax(model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float(), -1)
+    logits = model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
+                   logits_to_keep=keep).logits.float()
+    log_probs = torch.log_softmax(logits, -1)  # position j predicts token width - keep + j + 1
     out = []
     for i, row in enumerate(rows):
-        positions = torch.arange(len(prompt_ids), len(row), device=device)
+        n = len(row) - len(prompt_ids)
         targets = torch.tensor(row[len(prompt_ids):], device=device)
-        out.append((float(log_probs[i, positions - 1, targets].sum()), len(row) - len(prompt_ids)))
+        steps = torch.arange(keep - 1 - n, keep - 1, device=device)
+        out.append((float(log_probs[i, steps, targets].sum()), n))
     return out
 
 
