@@ -101,3 +101,26 @@ def test_knowledge_benchmark_scores_every_arm_on_every_disease(tmp_path, tiny_mo
     targets = report["targets"]
     low, high = targets["interval-federation-exact-minus-pooled"]
     assert low <= 100 * (targets["federation-exact"] - targets["pooled"]) <= high
+
+
+@pytest.mark.slow
+def test_answers_benchmark_reports_perplexity_and_rouge_of_every_arm(tmp_path, tiny_model_dir):
+    from simulations.benchmarks.federation_pays import main
+
+    (tmp_path / "chatdoctor").mkdir()
+    (tmp_path / "chatdoctor" / "disease_database_mini.csv").write_text(TABLE)
+    names = ["Panic disorder", "Vocal cord polyp", "Turner syndrome", "Cryptorchidism"]
+    pairs = [{"instruction": "If you are a doctor, answer.", "input": f"Doctor, I have fever and cough, case {i}.",
+              "output": f"It sounds like {names[i % 4]}; we should run a blood test and start treatment {i}."}
+             for i in range(40)]
+    (tmp_path / "chatdoctor" / "chatdoctor5k.json").write_text(json.dumps(pairs))
+    main(["--task", "chatdoctor-answers", "--data-dir", str(tmp_path), "--heldout-answers", "6", "--rouge-items", "2",
+          "--rouge-tokens", "4", "--run-config",
+          f"model.name='{tiny_model_dir}' model.quantization='none' data.root='{tmp_path / 'h'}' "
+          f"run.output-dir='{tmp_path / 'runs'}' train.rounds=1 train.local-steps=1 data.quality-filter=false "
+          "simulation.num-hospitals=2 data.dedup=false"])
+    report = json.loads((tmp_path / "runs" / "benchmarks" / "federation_pays_chatdoctor-answers.json").read_text())
+    assert report["facts"][0]["pairs-per-hospital"] and sum(report["facts"][0]["pairs-per-hospital"]) == 34
+    for row in report["results"].values():
+        assert row["answers-perplexity"] > 1 and row["answers-rouge-n"] == 2
+    assert "federation-below-every-alone" in report["targets"]
