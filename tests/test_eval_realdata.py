@@ -65,9 +65,11 @@ def test_federation_pays_writes_every_arm_and_its_verdict(tmp_path, tiny_model_d
           f"eval.pubmedqa-test-ids='{tmp_path / 'test.json'}' simulation.num-hospitals=2 train.rounds=1 "
           "train.local-steps=1 data.contamination-check=false"])
     report = json.loads((tmp_path / "runs" / "benchmarks" / "federation_pays.json").read_text())
-    assert set(report["results"]) == {"base", "alone:hospital-0", "alone:hospital-1", "federation", "pooled"}
-    assert report["test-items"] == 10 and all(r["pubmedqa-loglik-n"] == 10 for r in report["results"].values())
+    assert set(report["results"]) == {"base", "alone:hospital-0", "alone:hospital-1", "federation",
+                                      "federation-exact", "pooled"}
+    assert report["facts"][0]["test-items"] == 10
+    assert all(r["pubmedqa-loglik-n"] == 10 for r in report["results"].values())
     targets = report["targets"]
     low, high = targets["interval-federation-minus-best-alone"]
     assert low <= 100 * (targets["federation"] - targets["best-alone"]) <= high
-    assert set(report["predicted-answer-shares"]["base"]) <= {"yes", "no", "maybe"}
+    assert set(report["facts"][0]["predicted-answer-shares"]["base"]) <= {"yes", "no", "maybe"}

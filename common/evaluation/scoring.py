@@ -118,6 +118,55 @@ def score_prompts(model: torch.nn.Module, tokenizer, prompts: Sequence[str], lab
 
 
 @torch.no_grad()
+def option_text_logliks(model: torch.nn.Module, tokenizer, prompt: str, options: Sequence[str]
+                        ) -> list[tuple[float, int]]:
+    """(summed log-probability, token count) of each option's text after ``prompt``; one batched forward pass.
+
+    For options that are words or names rather than labels with distinct first tokens ("Chronic sinusitis"
+    against "Chronic pancreatitis"); the caller picks the sum or the per-token mean.
+    """
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    rows = [tokenizer(prompt + option, add_special_tokens=False)["input_ids"] for option in options]
+    if any(row[:len(prompt_ids)] != prompt_ids or len(row) == len(prompt_ids) for row in rows):
+        raise ValueError("an option merges with the end of the prompt; end the prompt where a new token starts")
+    # Left-padded, so every row's options end at the last positions and the LM head (most of the cost over a
+    # 49k vocabulary) runs only there; positions count from each row's first real token.
+    width, keep = max(map(len, rows)), max(len(row) for row in rows) - len(prompt_ids) + 1
+    ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, row in enumerate(rows):
+        ids[i, width - len(row):] = torch.tensor(row)
+        mask[i, width - len(row):] = 1
+    positions = (mask.cumsum(1) - 1).clamp(min=0)
+    device = _device(model)
+    logits = model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
+                   logits_to_keep=keep).logits.float()
+    log_probs = torch.log_softmax(logits, -1)  # position j predicts token width - keep + j + 1
+    out = []
+    for i, row in enumerate(rows):
+        n = len(row) - len(prompt_ids)
+        targets = torch.tensor(row[len(prompt_ids):], device=device)
+        steps = torch.arange(keep - 1 - n, keep - 1, device=device)
+        out.append((float(log_probs[i, steps, targets].sum()), n))
+    return out
+
+
+def score_option_texts(model: torch.nn.Module, builder: PromptBuilder, items: Sequence[MultipleChoiceItem]
+                       ) -> tuple[ChoiceResult, ChoiceResult]:
+    """Predict the option whose text is likeliest after the prompt: (summed log-likelihood, per-token mean)."""
+    model.eval()
+    results = (ChoiceResult("option-loglik"), ChoiceResult("option-loglik-per-token"))
+    for item in items:
+        scores = option_text_logliks(model, builder.tokenizer, builder.render(item), [text for _, text in item.options])
+        for result, values in zip(results, ([t for t, _ in scores], [t / n for t, n in scores])):
+            result.predictions.append(item.labels[max(range(len(values)), key=values.__getitem__)])
+            result.answers.append(item.answer)
+            probabilities = torch.softmax(torch.tensor(values), dim=0)
+            result.correct_probability.append(float(probabilities[item.labels.index(item.answer)]))
+    return results
+
+
+@torch.no_grad()
 def generate(model: torch.nn.Module, tokenizer, prompt: str, max_new_tokens: int) -> str:
     """Greedy continuation of ``prompt`` (deterministic, so runs compare)."""
     device = _device(model)
