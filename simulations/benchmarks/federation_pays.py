@@ -46,7 +46,6 @@ from flwr.serverapp.strategy.strategy_utils import aggregate_arrayrecords
 
 from client.data import prepare_hospital_data
 from client.stages import objective_for
-from client.stages.base import IGNORE
 from client.train import evaluate, train_round
 from common import lowrank
 from common.config import RunConfig
@@ -66,6 +65,7 @@ from common.logs import get_logger
 from common.model import LoadedModel, build_adapter_model
 from common.records import Conversation
 from common.stages import Stage, build_schedule
+from common.tokens import IGNORE
 from server.federation import from_arrayrecord, to_arrayrecord
 from simulations.chatdoctor import knowledge_pairs, knowledge_questions, load_diseases, split_answers, split_by_disease
 from simulations.realdata import RealDataPlan, write_hospitals

@@ -38,7 +38,6 @@ import torch
 
 from client.data import prepare_hospital_data
 from client.stages import objective_for
-from client.stages.base import IGNORE, token_log_probs
 from client.train import batches, train_round
 from common.config import RunConfig
 from common.evaluation import MultipleChoiceItem, PromptBuilder, load_pubmedqa, load_pubmedqa_ids, question_message
@@ -47,6 +46,7 @@ from common.evaluation.scoring import answer_token_ids, next_token_logprobs, sco
 from common.logs import get_logger
 from common.model import LoadedModel, build_adapter_model
 from common.stages import Stage, build_schedule
+from common.tokens import IGNORE
 
 log = get_logger("scoring-sanity")
 
@@ -88,7 +88,10 @@ def alignment(tokenizer, builder: PromptBuilder, objective, examples: list, item
     model.eval()
     with torch.no_grad():
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-    picked, mask = token_log_probs(logits, batch["labels"])
+    # The training loss's view: position t predicts label t+1 (the shift every causal-LM loss makes).
+    targets = batch["labels"][:, 1:]
+    mask = targets != IGNORE
+    picked = torch.log_softmax(logits[:, :-1].float(), dim=-1).gather(-1, targets.clamp(min=0).unsqueeze(-1))[..., 0]
     first_positions = mask.float().argmax(dim=1)
     train_side = [float(picked[row, pos]) for row, pos in enumerate(first_positions.tolist())]
     score_side = []
