@@ -52,6 +52,15 @@ def build_tiny_model(path: Path, *, layers: int = 2, hidden: int = 64) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny matrices: one thread is many times faster than two fighting over a shared, busy CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))

@@ -20,14 +20,7 @@ from common.records import Conversation, Message, Note, PreferencePair, StageDat
 from common.stages import PARADIGMS, Stage, build_schedule, stage_metrics
 from common.tokens import IGNORE, causal_lm_loss, token_logits
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny matrices: one thread is many times faster than two fighting over a shared, busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # -- schedule ---------------------------------------------------------------------------------------

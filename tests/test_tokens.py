@@ -21,13 +21,7 @@ from common.records import Conversation, Message, Note, PreferencePair, StageDat
 from common.stages import build_schedule
 from common.tokens import IGNORE, Example, causal_lm_loss, causal_lm_per_sample_loss, pack, token_logits
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _trained_looking(loaded):
