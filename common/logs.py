@@ -42,6 +42,8 @@ HARMLESS: tuple[tuple[str, str, str], ...] = (
     ("flwr", "DEPRECATED FEATURE: The `run_simulation` function is deprecated",
      "simulations.run calls Flower's run_simulation to pass the run's overrides in-process; it is still supported "
      "in the pinned Flower 1.41, and `flwr run .` runs the same app"),
+    ("flwr", "Manually terminating ClientAppActor",
+     "Flower's simulation engine ends each hospital's Ray actor this way when the run is over: a normal shutdown"),
     ("py.warnings", "FutureWarning: Tip: In future versions of Ray, Ray will no longer override accelerator visible",
      "simulations.run asks Ray for a GPU exactly when torch sees one, so the old and the new default give the "
      "simulated hospitals the same devices"),
