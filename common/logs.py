@@ -181,10 +181,9 @@ def log_node_event(node_id: int, hospital: str | None, event: str, reason: str =
     return line
 
 
-def _number(metrics: Mapping[str, object], key: str) -> float | None:
-    """``metrics[key]`` if it is a finite number: the console reads replies before the coordinator's gate
-    has checked them, so anything else is left out, never printed."""
-    value = metrics.get(key)
+def finite_number(value: object) -> float | None:
+    """``value`` as a float if it is a finite number, else None: what a console line or report shows of a
+    value it did not check itself (a reply is printed before the coordinator's gate has seen it)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
     return float(value)
@@ -192,7 +191,7 @@ def _number(metrics: Mapping[str, object], key: str) -> float | None:
 
 def hospital_line(hospital: str, metrics: Mapping[str, object]) -> str:
     """One hospital's round in a line, from its reply's metrics: loss, tokens, seconds, ε when DP is on."""
-    loss, tokens, seconds, epsilon = (_number(metrics, k) for k in
+    loss, tokens, seconds, epsilon = (finite_number(metrics.get(k)) for k in
                                       ("train-loss", "train-tokens", "train-seconds", "dp-epsilon"))
     parts = [f"{hospital}: loss {loss if loss is not None else float('nan'):.4f}",
              f"{int(tokens or 0):,} tokens", f"{seconds or 0.0:.1f}s"]

@@ -16,7 +16,6 @@ import base64
 import html
 import io
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,17 +27,12 @@ import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from common.jsonfiles import json_records  # noqa: E402
+from common.logs import finite_number  # noqa: E402
 
 # Metrics that are bookkeeping, not results.
 _NOT_PLOTTED = {"num-examples", "stage-index", "quantized-4bit"}
 
 AUDIT_FILE = "privacy-audit.json"  # written into a run folder by the privacy audit (simulations.benchmarks.privacy)
-
-
-def _number(value) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return float(value)
 
 
 @dataclass
@@ -65,7 +59,7 @@ class RunData:
         """Per hospital: (rounds, values) of one of its metrics (``train.train-loss``, ``evaluate.eval-loss``...)."""
         series = {}
         for hospital in self.hospitals:
-            points = [(r["server_round"], _number(r["hospitals"].get(hospital, {}).get(key))) for r in self.rounds]
+            points = [(r["server_round"], finite_number(r["hospitals"].get(hospital, {}).get(key))) for r in self.rounds]
             points = [(x, y) for x, y in points if y is not None]
             if points:
                 series[hospital] = ([x for x, _ in points], [y for _, y in points])
@@ -76,7 +70,7 @@ class RunData:
         return sorted(k for k in keys if k.split(".", 1)[1] not in _NOT_PLOTTED)
 
     def aggregate_keys(self, section: str) -> list[str]:
-        keys = {k for r in self.rounds for k, v in r.get(section, {}).items() if _number(v) is not None}
+        keys = {k for r in self.rounds for k, v in r.get(section, {}).items() if finite_number(v) is not None}
         return sorted(keys - _NOT_PLOTTED)
 
 
@@ -108,7 +102,7 @@ def plot_losses(run: RunData) -> str:
     for hospital, (x, y) in run.hospital_series("train.train-loss").items():
         ax.plot(x, y, marker="o", lw=1, alpha=0.7, label=f"{hospital} train")
     for key, style in (("train-loss", "-"), ("eval-loss", "--")):
-        points = [(r["server_round"], _number(r.get("train" if key == "train-loss" else "evaluate", {}).get(key)))
+        points = [(r["server_round"], finite_number(r.get("train" if key == "train-loss" else "evaluate", {}).get(key)))
                   for r in run.rounds]
         points = [(x, y) for x, y in points if y is not None]
         if points:
@@ -151,7 +145,7 @@ def plot_evaluation(run: RunData) -> str | None:
     for ax, key in zip(axes[:, 0], keys):
         for hospital, (x, y) in run.hospital_series(f"evaluate.{key}").items():
             ax.plot(x, y, marker=".", lw=1, alpha=0.7, label=hospital)
-        points = [(r["server_round"], _number(r.get("evaluate", {}).get(key))) for r in run.rounds]
+        points = [(r["server_round"], finite_number(r.get("evaluate", {}).get(key))) for r in run.rounds]
         points = [(x, y) for x, y in points if y is not None]
         ax.plot(*zip(*points), "-o", color="k", lw=2, label="federation (weighted)")
         ax.set(xlabel="round", title=key)
@@ -181,7 +175,7 @@ _TOKEN_STAGE = {"notes": "cp", "conversations": "ift", "preferences": "ha"}
 
 
 def _cards(run: RunData) -> dict[str, dict[str, float]]:
-    return {h: {k: v for k, v in card.items() if _number(v) is not None}
+    return {h: {k: v for k, v in card.items() if finite_number(v) is not None}
             for h, card in sorted(run.summary.get("data_cards", {}).items())}
 
 
@@ -248,21 +242,21 @@ def audit_table(run: RunData) -> str:
             ("highest measurable exposure", a.get("max_exposure")),
             ("membership inference AUC (0.5: no signal)", a.get("membership_auc")),
             ("members / non-members scored", f"{a.get('members')} / {a.get('non_members')}")]
-    return _table(["", "value"], [(k, _number(v) if not isinstance(v, str) else v) for k, v in rows])
+    return _table(["", "value"], [(k, finite_number(v) if not isinstance(v, str) else v) for k, v in rows])
 
 
 def privacy_table(run: RunData) -> str:
     """ε spent per hospital (and client-level ε) as the run summary records it."""
     privacy = run.summary.get("privacy", {})
-    rows = [(h, _number(p.get("epsilon")), _number(p.get("delta")), p.get("steps"), p.get("round"))
+    rows = [(h, finite_number(p.get("epsilon")), finite_number(p.get("delta")), p.get("steps"), p.get("round"))
             for h, p in sorted(privacy.get("hospitals", {}).items())]
     if "client_level" in privacy:
         c = privacy["client_level"]
-        rows.append((f"federation (client-level, {c.get('mode')})", _number(c.get("epsilon")), _number(c.get("delta")),
+        rows.append((f"federation (client-level, {c.get('mode')})", finite_number(c.get("epsilon")), finite_number(c.get("delta")),
                      c.get("releases"), None))
     if not rows:
         return "<p>No hospital reported privacy spending (differential privacy off).</p>"
-    target = _number(privacy.get("target_epsilon"))
+    target = finite_number(privacy.get("target_epsilon"))
     caption = f"<p>Budget per hospital: ε ≤ {target:g}.</p>" if target is not None else ""
     return caption + _table(["who", "ε spent", "δ", "DP steps / releases", "last round"], rows)
 
@@ -288,7 +282,7 @@ def summary_table(run: RunData) -> str:
             ("hospitals", len(run.hospitals)),
             ("rejected replies", sum(len(r.get("rejected", [])) for r in run.rounds))]
     last_eval = next((r["evaluate"] for r in reversed(run.rounds) if r.get("evaluate")), {})
-    rows += [(f"final {k}", _number(v)) for k, v in sorted(last_eval.items()) if _number(v) is not None
+    rows += [(f"final {k}", finite_number(v)) for k, v in sorted(last_eval.items()) if finite_number(v) is not None
              and k not in _NOT_PLOTTED]
     return _table(["", "value"], rows)
 
