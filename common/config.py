@@ -23,6 +23,8 @@ from common.recipes import RECIPES
 STAGE_KINDS: tuple[str, ...] = ("cp", "ift", "ha")
 STAGE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 HANDOFFS: tuple[str, ...] = ("continue", "stack")
+# Flower's strategies by name: server/strategies.py builds them, the config checks names against this.
+STRATEGIES: tuple[str, ...] = ("fedavg", "fedprox", "fedadam", "fedyogi", "fedavgm", "fedmedian", "fedtrimmedavg")
 PREFERENCE_LOSSES: tuple[str, ...] = ("dpo", "simpo", "orpo")
 
 
@@ -154,7 +156,7 @@ class TrainSection:
 @dataclass(frozen=True)
 class StrategySection:
     name: str = option("fedavg", "Flower strategy that aggregates adapter updates.",
-                       choices=("fedavg", "fedprox", "fedadam", "fedyogi", "fedavgm", "fedmedian", "fedtrimmedavg"))
+                       choices=STRATEGIES)
     min_nodes: int = option(2, "Hospitals that must reply for a round to count.", min=1)
     fraction_train: float = option(1.0, "Fraction of connected hospitals sampled per training round.", min=0.0, max=1.0)
     fraction_evaluate: float = option(1.0, "Fraction of hospitals sampled per evaluation.", min=0.0, max=1.0)
@@ -312,7 +314,7 @@ class StageSection:
     max_seq_len: int | None = option(None, "Longest tokenised sequence (with packing: the row length).", min=16)
     pack: bool | None = option(None, "CP and IFT: pack several records per row (see train.pack).")
     strategy: str | None = option(None, "Aggregation strategy of this stage (its hyperparameters from [strategy]).",
-                                  choices=("fedavg", "fedprox", "fedadam", "fedyogi", "fedavgm", "fedmedian", "fedtrimmedavg"))
+                                  choices=STRATEGIES)
     data: str | None = option(None, "IFT only: comma-separated file-name patterns (fnmatch) of the instruction "
                               "sources this stage trains on, e.g. 'dialogues*'; '*' is all.")
     handoff: str | None = option(None, "Hand-off into this stage (see schedule.handoff).", choices=HANDOFFS)

@@ -37,6 +37,7 @@ from transformers import (
 )
 
 from common.config import AdapterSection, ModelSection
+from common.exchange import FROZEN_A, travelling
 from common.logs import get_logger
 
 log = get_logger(__name__.rsplit(".", 1)[-1])
@@ -126,7 +127,11 @@ class LoadedModel:
     base_parameters: int  # parameter count of the base model, for wire-size ratios
     # Hand-off 'stack': one adapter per schedule segment; tensors of adapter k > 0 are named "stack-k/<name>".
     adapter_names: tuple[str, ...] = ("default",)
-    train_lora_a: bool = True  # False under FFA-LoRA: lora_A stays at its shared seeded initialisation
+    method: str = "lora"  # adapter.method; under FFA-LoRA lora_A stays at its shared seeded initialisation
+
+    @property
+    def train_lora_a(self) -> bool:
+        return self.method != FROZEN_A
 
     def adapter_state(self) -> dict[str, torch.Tensor]:
         """A snapshot of every adapter's tensors by name (stacked ones included), on CPU; copies, so later
@@ -135,9 +140,8 @@ class LoadedModel:
                 for k, v in get_peft_model_state_dict(self.model, adapter_name=name).items()}
 
     def trainable_adapter_state(self) -> dict[str, torch.Tensor]:
-        """The adapter tensors that travel: all of them, except lora_A under FFA-LoRA (fixed everywhere)."""
-        state = self.adapter_state()
-        return state if self.train_lora_a else {k: v for k, v in state.items() if ".lora_A." not in k}
+        """The adapter tensors that travel (``common.exchange.travelling``): all but lora_A under FFA-LoRA."""
+        return travelling(self.adapter_state(), self.method)
 
     def load_adapter_state(self, state: dict[str, torch.Tensor]) -> None:
         for name in self.adapter_names:
@@ -248,8 +252,7 @@ def build_adapter_model(model_cfg: ModelSection, adapter_cfg: AdapterSection, se
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
     # FFA-LoRA: A stays at its seeded initialisation in every process, so only B is trained and sent.
-    loaded = LoadedModel(model, load_tokenizer(model_cfg), quantization, base_parameters, names,
-                         train_lora_a=adapter_cfg.method != "ffa-lora")
+    loaded = LoadedModel(model, load_tokenizer(model_cfg), quantization, base_parameters, names, adapter_cfg.method)
     loaded.activate(0)
     return loaded
 

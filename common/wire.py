@@ -97,9 +97,8 @@ def _block_size(array: Array) -> int:
     return block_size
 
 
-def dequantize_int8(array: Array) -> torch.Tensor:
-    """Inverse of ``quantize_int8`` (float32); raises WireError when the bytes do not fit the header."""
-    check_payload(array)
+def _dequantize_int8(array: Array) -> torch.Tensor:
+    """Inverse of ``quantize_int8`` (float32), on a payload ``check_payload`` has passed."""
     block_size = _block_size(array)
     numel = math.prod(array.shape)
     blocks = _num_blocks(numel, block_size)
@@ -176,13 +175,13 @@ def encode(state: dict[str, torch.Tensor], dtype: str, block_size: int = DEFAULT
 
 
 def decode(record: ArrayRecord) -> dict[str, torch.Tensor]:
-    """ArrayRecord -> float32 adapter tensors. Each payload is checked against its header first
-    (``check_payload``); names, shapes and finiteness are ``validate``'s."""
+    """ArrayRecord -> float32 adapter tensors. Each payload is checked against its header, once, before it is
+    decoded (``check_payload``); names, shapes and finiteness are ``validate``'s."""
     out = {}
     for name, array in record.items():
         check_payload(array)
         if array.stype.startswith(QUANT_STYPE):
-            out[name] = dequantize_int8(array)
+            out[name] = _dequantize_int8(array)
             continue
         if array.stype == RAW_STYPE:
             t = torch.frombuffer(bytearray(array.data), dtype=WIRE_DTYPES[array.dtype]).reshape(array.shape)
@@ -192,8 +191,9 @@ def decode(record: ArrayRecord) -> dict[str, torch.Tensor]:
     return out
 
 
-def validate(record: ArrayRecord, spec: AdapterSpec) -> None:
-    """Raise WireError unless ``record`` holds exactly the spec's tensors, shapes and wire dtype, all finite.
+def validate(record: ArrayRecord, spec: AdapterSpec) -> dict[str, torch.Tensor]:
+    """The checked decode: ``record``'s float32 tensors, decoded once, if it holds exactly the spec's tensors,
+    shapes and wire dtype, all finite; else WireError.
 
     Messages quote only what the receiver expects (a missing name, an expected dtype), never a string from
     the record: the peer's text must not reach the receiver's logs.
@@ -211,9 +211,11 @@ def validate(record: ArrayRecord, spec: AdapterSpec) -> None:
             raise WireError(f"{name}: dtype {shown}, expected {spec.dtype}")
         if spec.dtype == QUANT_DTYPE and array.stype != f"{QUANT_STYPE}:{spec.block_size}":
             raise WireError(f"{name}: int8 encoding differs from the expected block size {spec.block_size}")
-    for name, tensor in decode(record).items():
+    tensors = decode(record)
+    for name, tensor in tensors.items():
         if not torch.isfinite(tensor).all():
             raise WireError(f"{name}: contains NaN or Inf")
+    return tensors
 
 
 def relative_error(state: dict[str, torch.Tensor], record: ArrayRecord) -> float:

@@ -14,33 +14,25 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
-from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
+from flwr.app import ConfigRecord, Message, MetricRecord, RecordDict
 from flwr.serverapp import Grid
 
 from common import wire
 from common.config import RunConfig
 from common.evaluation.federated import aggregate_answer_scores
+from common.exchange import AdapterExchange, from_arrayrecord, to_arrayrecord
 from common.logs import RoundConsole, get_logger, log_node_event
 from common.model import build_adapter_model
 from common.stages import Schedule, build_schedule, stage_metrics
-from privacy.dp.client_level import (
-    aggregation_weight_key,
-    client_level_accountant,
-    compose_release,
-    held_out_metrics_by_examples,
-    with_client_level_dp,
-)
-from privacy.dp.report import privacy_summary
-from privacy.secagg import SecureRound
+from privacy.dp.client_level import CoordinatorPrivacy
 from server import strategy_state
-from server.aggregation import AdapterExchange, wrap_strategy
 from server.checkpoint import Checkpointer, atomic_write_bytes
 from server.export import export_adapter
-from server.inbox import Admitted, Inbox, ReplyRefused, error_summary
+from server.inbox import Inbox, ReplyRefused, Update, error_summary
 from server.report import write_report
-from server.strategies import build_strategy
+from server.secure import SecureRound
+from server.strategies import FLOWER_STRATEGIES, build_stack
 from server.validation import NormOutlierRule, update_norm
 
 log = get_logger("server")
@@ -64,16 +56,6 @@ class RoundRecord:
     evaluate_seconds: float = 0.0
 
 
-def to_arrayrecord(state: dict[str, torch.Tensor]) -> ArrayRecord:
-    """float32 ArrayRecord for Flower's strategies, which aggregate numpy arrays."""
-    return ArrayRecord({k: Array(v.detach().cpu().float().numpy()) for k, v in state.items()})
-
-
-def from_arrayrecord(record: ArrayRecord) -> dict[str, torch.Tensor]:
-    """The inverse of ``to_arrayrecord``: float32 tensors by name."""
-    return {k: torch.from_numpy(np.array(v.numpy(), dtype=np.float32)) for k, v in record.items()}
-
-
 class Federation:
     """One federated run: the schedule, the global adapter, and everything written to the run folder."""
 
@@ -92,12 +74,9 @@ class Federation:
         self.exchange = AdapterExchange.from_config(cfg)
         self.node_ranks: dict[int, int] = {}  # node id -> LoRA rank it declared in its last reply
         self.sent: dict[int, tuple[int, float]] = {}  # node id -> (bytes, wire error) of its last download
-        self.weight_key = aggregation_weight_key(cfg)  # the metric the strategies weigh by; the inbox sets it
+        self.privacy = CoordinatorPrivacy(cfg)  # client-level DP: the wrapper, one charge per aggregated round
         # A stage may name its own strategy (stage.<name>.strategy); its hyperparameters stay those of [strategy].
-        self.strategies = [with_client_level_dp(wrap_strategy(cfg, build_strategy(
-            dataclasses.replace(cfg.strategy, name=s.strategy), self.weight_key,
-            held_out_metrics_by_examples)), cfg) for s in self.schedule.stages]
-        self.client_accountant = client_level_accountant(cfg)  # client-level DP: one release per aggregated round
+        self.strategies = [build_stack(cfg, s.strategy, self.privacy) for s in self.schedule.stages]
         self.history: list[RoundRecord] = []
         self.data_cards: dict[str, dict] = {}  # hospital id -> aggregate counts from its data card
         self.norm_rule = NormOutlierRule.from_config(cfg.validation)
@@ -121,11 +100,10 @@ class Federation:
                 f.write(json.dumps(record.__dict__) + "\n")
             strategy_state.save(self.checkpoints.path(server_round, "strategy"), self.strategies,
                                 {"data_cards": self.data_cards, "inbox": self.inbox.state_dict(),
-                                 "client_accountant": self.client_accountant
-                                 and self.client_accountant.state_dict()})
+                                 "client_accountant": self.privacy.state_dict()})
             self.checkpoints.save(server_round, self.global_state,
                                   {"server_round": server_round, "stage_index": record.stage_index,
-                                   "privacy": privacy_summary(self.cfg, self.history, self.client_accountant)})
+                                   "privacy": self.privacy.summary(self.history)})
         self.model.activate(self.schedule.adapter_count - 1)  # export (and merge) every stacked adapter
         adapter_dir, merged_dir = export_adapter(self.model, self.global_state, self.run_dir, self.cfg)
         summary = self._summary(adapter_dir, merged_dir)
@@ -149,29 +127,27 @@ class Federation:
         messages = list(strategy.configure_train(server_round, shared, config, self.grid))
         record.bytes_down += self._prepare_outgoing(messages)
         norms: dict[int, float] = {}
-        if self.secure is not None:
-            accepted = self._secure_train(server_round, messages, record, stage)
-            contributors = len(record.hospitals)  # the hospitals inside the secure sum (nothing else recorded yet)
+        if self.secure is not None:  # the same gate, inside the secure sum: only its mean reaches the strategy
+            updates, replies = self._secure_train(server_round, messages, record, stage)
         else:
             replies = self.console.send_and_receive(self.grid, messages, timeout=self.cfg.strategy.round_timeout,
                                                     label=label, server_round=server_round)
-            accepted, norms = self._reject_outliers(self._accept(replies, record, stage, "train"), record)
-            contributors = len(accepted)
-        if len(accepted) >= self.cfg.strategy.min_nodes or (self.secure is not None and accepted):
-            arrays, metrics = strategy.aggregate_train(server_round, accepted)
+            updates, norms = self._reject_outliers(self._accept(replies, record, stage, "train"), record)
+            replies = self._strategy_replies(updates)
+        if len(updates) >= self.cfg.strategy.min_nodes or (self.secure is not None and replies):
+            arrays, metrics = strategy.aggregate_train(server_round, replies)
             aggregate = from_arrayrecord(arrays)
             excess = self._aggregate_excess(aggregate, norms, stage)
             if excess is None:
                 self.global_state = {**self.global_state, **aggregate}
                 record.train = dict(metrics or {})
-                if self.client_accountant is not None:
-                    compose_release(self.client_accountant, self.cfg, contributors)
+                self.privacy.charge(len(updates))
             else:
                 record.rejected.append((0, f"train: aggregate {excess}"))
                 log.warning("round %d: aggregate refused, global adapter kept: %s", server_round, excess)
         else:
             log.warning("round %d: only %d usable replies (strategy.min-nodes=%d); global adapter kept",
-                        server_round, len(accepted), self.cfg.strategy.min_nodes)
+                        server_round, len(updates), self.cfg.strategy.min_nodes)
         record.train_seconds = time.perf_counter() - started
 
         # Evaluate the new global adapter on every hospital's held-out split.
@@ -183,8 +159,8 @@ class Federation:
             replies = self.console.send_and_receive(self.grid, messages, timeout=self.cfg.strategy.round_timeout,
                                                     label=label, server_round=server_round, phase="evaluate")
             # A hospital with nothing held out for this stage scores 0 examples: it has no weight in the mean.
-            scored = [r for r in self._accept(replies, record, stage, "evaluate")
-                      if r.content["metrics"]["num-examples"] > 0]
+            scored = self._strategy_replies([u for u in self._accept(replies, record, stage, "evaluate")
+                                             if u.examples > 0])
             if scored:
                 record.evaluate = dict(strategy.aggregate_evaluate(server_round, scored) or {})
                 if "eval-perplexity" in record.evaluate:  # the federation's perplexity: of its mean loss, not a mean
@@ -202,7 +178,7 @@ class Federation:
     def _prepare_outgoing(self, messages: list[Message]) -> int:
         """Put the global adapter (wire precision, each hospital's rank) and the run configuration into each message."""
         payloads: dict[int, tuple] = {}  # rank -> (record, bytes, wire error): hospitals of one rank share it
-        run_config = ConfigRecord(self.cfg.to_flat())
+        run_config = self._hospital_config()
         total = 0
         for message in messages:
             node = message.metadata.dst_node_id
@@ -218,60 +194,76 @@ class Federation:
             total += size
         return total
 
+    def _hospital_config(self) -> ConfigRecord:
+        """The run configuration every message carries to the hospitals (``run-config``)."""
+        return ConfigRecord(self.cfg.to_flat())
+
     def _reject(self, record: RoundRecord, node: int, phase: str, reason: str) -> None:
         """Leave one node's reply out of the round: recorded, and one console line that names the node."""
         record.rejected.append((node, f"{phase}: {reason}"))
         log_node_event(node, self.inbox.hospital_of(node), "rejected",
                        f"round {record.server_round} ({phase}): {reason}")
 
-    def _accept(self, replies: list[Message], record: RoundRecord, stage, phase: str) -> list[Message]:
-        """Keep the replies that pass the inbox, each reduced to what the strategy needs (checked metrics, the
-        coordinator's own weight, decoded arrays); log and record the rest with their node id."""
-        admitted: list[tuple[Admitted, Message]] = []
-        for reply in replies:
-            node = reply.metadata.src_node_id
-            try:
-                if reply.has_error():  # its reason is the hospital's free text: only the code and class are kept
-                    raise ReplyRefused(f"failed: {error_summary(reply.error)}")
-                reply_in = self.inbox.admit(reply, phase, stage, lambda rank: self.exchange.spec(self.global_state,
-                                                                                                   rank))
-            except ReplyRefused as exc:
-                self._reject(record, node, phase, str(exc))
-                continue
-            hospital = reply_in.hospital
-            record.hospitals.setdefault(hospital, {}).update({f"{phase}.{k}": v for k, v in reply_in.metrics.items()})
-            content = {"metrics": MetricRecord(reply_in.metrics)}
-            if phase == "train":
-                self.node_ranks[node] = reply_in.rank
-                record.bytes_up += reply_in.bytes_up
-                content["arrays"] = to_arrayrecord(reply_in.arrays)
-                down, down_error = self.sent.get(node, (0, 0.0))  # per-hospital wire accounting, both ways
-                record.hospitals[hospital].update({"train.adapter-rank": reply_in.rank,
-                                                   "train.bytes-up": reply_in.bytes_up, "train.bytes-down": down,
+    def _admit(self, reply: Message, record: RoundRecord, stage, phase: str,
+               masked_weight: float | None = None) -> Update | None:
+        """One reply through the inbox (``masked_weight``: a SecAgg+ train reply, see ``Inbox.admit``): what it
+        says is recorded per hospital; a refusal is logged and recorded with its node id (None)."""
+        node = reply.metadata.src_node_id
+        try:
+            if reply.has_error():  # its reason is the hospital's free text: only the code and class are kept
+                raise ReplyRefused(f"failed: {error_summary(reply.error)}")
+            update = self.inbox.admit(reply, phase, stage, lambda rank: self.exchange.spec(self.global_state, rank),
+                                      masked_weight)
+        except ReplyRefused as exc:
+            self._reject(record, node, phase, str(exc))
+            return None
+        hospital = update.hospital
+        record.hospitals.setdefault(hospital, {}).update({f"{phase}.{k}": v for k, v in update.metrics.items()})
+        if phase == "train":
+            self.node_ranks[node] = update.rank
+            self.data_cards[hospital] = update.data_card
+            if update.tensors is not None:  # per-hospital wire accounting, both ways (a masked reply has none)
+                record.bytes_up += update.bytes_up
+                down, down_error = self.sent.get(node, (0, 0.0))
+                record.hospitals[hospital].update({"train.adapter-rank": update.rank,
+                                                   "train.bytes-up": update.bytes_up, "train.bytes-down": down,
                                                    "train.wire-error-down": down_error})
-                self.data_cards[hospital] = reply_in.data_card
-            reply.content = RecordDict(content)
-            admitted.append((reply_in, reply))
-        # A fixed order makes aggregation bit-for-bit reproducible whatever order replies arrived in.
-        admitted.sort(key=lambda pair: pair[0].hospital)
-        if self.weight_key != "num-examples":  # the strategy weighs by the coordinator's weight, not a claim
-            for (_, reply), weight in zip(admitted, self.inbox.weights([a.examples for a, _ in admitted]),
-                                          strict=True):
-                reply.content["metrics"][self.weight_key] = weight
-        return [reply for _, reply in admitted]
+        return update
 
-    def _reject_outliers(self, accepted: list[Message], record: RoundRecord) -> tuple[list[Message], dict[int, float]]:
+    def _accept(self, replies: list[Message], record: RoundRecord, stage, phase: str) -> list[Update]:
+        """The replies that pass the inbox, as typed updates in hospital order, each with the coordinator's
+        weight; the rest are logged and recorded with their node id."""
+        updates = [u for u in (self._admit(r, record, stage, phase) for r in replies) if u is not None]
+        # A fixed order makes aggregation bit-for-bit reproducible whatever order replies arrived in.
+        updates.sort(key=lambda u: u.hospital)
+        weights = self.inbox.weights([u.examples for u in updates])
+        return [dataclasses.replace(u, weight=w) for u, w in zip(updates, weights, strict=True)]
+
+    def _strategy_replies(self, updates: list[Update]) -> list[Message]:
+        """Each update as the reply a Flower strategy aggregates: its checked metrics, the coordinator's weight
+        under the key the strategies weigh by, and its adapter in float32."""
+        replies = []
+        for update in updates:
+            metrics = dict(update.metrics)
+            if self.privacy.weight_key != "num-examples":  # the strategy weighs by the coordinator's weight
+                metrics[self.privacy.weight_key] = update.weight
+            content = {"metrics": MetricRecord(metrics)}
+            if update.tensors is not None:
+                content["arrays"] = to_arrayrecord(update.tensors)
+            update.reply.content = RecordDict(content)
+            replies.append(update.reply)
+        return replies
+
+    def _reject_outliers(self, updates: list[Update], record: RoundRecord) -> tuple[list[Update], dict[int, float]]:
         """Drop updates that ``validation`` calls norm outliers; log and record them with their node id.
         Also returns the kept updates' norms, node id -> norm."""
         norms = {}
-        for reply in accepted:  # each update against what that hospital received (its rank, its tensors)
-            node = reply.metadata.src_node_id
-            sent = self.exchange.outgoing(self.global_state, self.node_ranks.get(node, self.cfg.adapter.rank))
-            norms[node] = update_norm(from_arrayrecord(reply.content["arrays"]), sent)
+        for update in updates:  # each update against what that hospital received (its rank, its tensors)
+            norms[update.node] = update_norm(update.tensors, self.exchange.outgoing(self.global_state, update.rank))
         outliers = self.norm_rule.outliers(norms)
         for node, reason in outliers.items():
             self._reject(record, node, "train", reason)
-        return ([reply for reply in accepted if reply.metadata.src_node_id not in outliers],
+        return ([u for u in updates if u.node not in outliers],
                 {node: n for node, n in norms.items() if node not in outliers})
 
     def _aggregate_excess(self, aggregate: dict[str, torch.Tensor], norms: dict[int, float], stage) -> str | None:
@@ -285,40 +277,44 @@ class Federation:
         if self.cfg.strategy.aggregation == "exact":
             return None
         step = update_norm(aggregate, {k: self.global_state[k] for k in aggregate})
-        relative = (stage.strategy in ("fedavg", "fedprox") and self.cfg.dp.client_level == "none"
+        relative = (FLOWER_STRATEGIES[stage.strategy].aggregate == "mean" and self.cfg.dp.client_level == "none"
                     and self.secure is None)
         return self.norm_rule.step_excess(step, list(norms.values()) if relative else [])
 
-    def _secure_train(self, server_round: int, messages: list[Message], record: RoundRecord, stage) -> list[Message]:
-        """SecAgg+ train phase: one reply carrying the unmasked weighted mean, for the strategy to finish.
+    def _secure_train(self, server_round: int, messages: list[Message], record: RoundRecord,
+                      stage) -> tuple[list[Update], list[Message]]:
+        """SecAgg+ train phase: the admitted hospitals, and one reply carrying their unmasked weighted mean for
+        the strategy to finish (none when SecAgg+ halted or no hospital was admitted).
 
-        Each hospital's metrics (ε included) still arrive in the clear and pass the inbox; its adapter and its
-        weight arrive only inside the masked sum, where nothing can check them (``Inbox.admit_secure``).
+        Each hospital's clear records (metrics with ε, id, rank, data card) pass the same inbox as a plain reply,
+        inside the workflow: a refused hospital is left out of the sum as a dropout (``server.secure``).
         """
-        mean, hospital_metrics = self.secure.train(self.grid, server_round, messages, self.global_state)
+        updates: list[Update] = []
+
+        def gate(reply: Message, weight: float | None) -> bool:
+            update = self._admit(reply, record, stage, "train", masked_weight=weight)
+            if update is not None:
+                updates.append(update)
+            return update is not None
+
+        mean = self.secure.train(self.grid, server_round, messages, self.exchange.shared(self.global_state), gate)
         if mean is None:
             record.rejected.append((0, "train: secure aggregation halted (too few hospitals kept up)"))
-            return []
-        admitted = []
-        for node, metrics in hospital_metrics:
-            try:
-                admitted.append(self.inbox.admit_secure(node, metrics, stage))
-            except ReplyRefused as exc:
-                self._reject(record, node, "train", f"secure train metrics: {exc}")
-        if not admitted:
-            return []
-        total = sum(a.examples for a in admitted)
+            return updates, []
+        if not updates:
+            return updates, []
+        updates.sort(key=lambda u: u.hospital)
+        total = sum(u.examples for u in updates)
         averaged = {}
-        for a in admitted:
-            record.hospitals.setdefault(a.hospital, {}).update({f"train.{k}": v for k, v in a.metrics.items()})
-            for k, v in a.metrics.items():
-                averaged[k] = averaged.get(k, 0.0) + float(v) * a.examples / total
+        for u in updates:
+            for k, v in u.metrics.items():
+                averaged[k] = averaged.get(k, 0.0) + float(v) * u.examples / total
         averaged["num-examples"] = total
-        if self.weight_key != "num-examples":
-            averaged[self.weight_key] = 1.0
+        if self.privacy.weight_key != "num-examples":
+            averaged[self.privacy.weight_key] = 1.0
         reply = Message(RecordDict({"arrays": to_arrayrecord(mean), "metrics": MetricRecord(averaged)}),
                         reply_to=messages[0])
-        return [reply]
+        return updates, [reply]
 
     # -- resume, logging, summary -----------------------------------------------------------------
 
@@ -348,8 +344,7 @@ class Federation:
             released = self.inbox.released(set(self.grid.get_node_ids()))
             if released:
                 log.info("resume: hospital ids %s released (their nodes are no longer connected)", released)
-            if self.client_accountant is not None:
-                self.client_accountant.load_state_dict(extra["client_accountant"])
+            self.privacy.load_state_dict(extra.get("client_accountant"))
         metrics_file = self.run_dir / "metrics.jsonl"
         if metrics_file.exists():
             rows = [json.loads(line) for line in metrics_file.read_text().splitlines() if line.strip()]
@@ -384,7 +379,7 @@ class Federation:
             "adapter_dir": str(adapter_dir),
             "merged_dir": str(merged_dir) if merged_dir else None,
             "data_cards": self.data_cards,
-            "privacy": privacy_summary(self.cfg, self.history, self.client_accountant),
+            "privacy": self.privacy.summary(self.history),
             "stage_metrics": stage_metrics([r.__dict__ for r in self.history]),
         }
         lines = ["", "medfed run finished", f"  run folder      {self.run_dir}",

@@ -9,7 +9,9 @@ A hospital may be broken or hostile, so nothing in its reply is used before ``In
   name (``common.config.PATH_NAME``);
 - arrays: every payload's size and layout checked against its header before anything decodes it
   (``common.wire.check_payload``), then names, shapes, wire dtype and finiteness against the adapter at the
-  rank the hospital declared (``common.wire.validate``);
+  rank the hospital declared (``common.wire.validate``, the one checked decode). Under SecAgg+ a train reply
+  has no arrays (its adapter is inside the masked sum) and the weight it declared for the sum must be the
+  coordinator's; every other check here applies to it alike;
 - example counts: an integer, positive for training, no larger than what the data card the hospital sent
   when it joined reports for this stage and split (``CARD_COUNTS``), than ``strategy.max-examples`` when set
   (except under weighting 'capped', which caps the weight instead), and for evaluation than the batches it
@@ -31,7 +33,7 @@ import math
 import re
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from flwr.app import ArrayRecord, ConfigRecord, Error, Message, MetricRecord
@@ -67,17 +69,20 @@ class ReplyRefused(ValueError):
 
 
 @dataclass(frozen=True)
-class Admitted:
-    """What the coordinator takes from one reply that passed the gate."""
+class Update:
+    """One hospital's reply as the gate let it in: the typed form every reply takes inside the coordinator."""
 
     node: int
     hospital: str
     examples: int
     metrics: dict[str, int | float]
     rank: int | None = None  # train: the LoRA rank the hospital declared
-    arrays: dict[str, torch.Tensor] | None = None  # train: the adapter, decoded to float32
+    # train: the adapter, decoded to float32; None in evaluation and under SecAgg+ (it is inside the masked sum)
+    tensors: dict[str, torch.Tensor] | None = None
     data_card: dict[str, int | float] | None = None
     bytes_up: int = 0
+    weight: float = 1.0  # the coordinator's weight for it in the mean (``Inbox.weights``, set once the round is in)
+    reply: Message | None = field(default=None, repr=False, compare=False)  # the Flower message it came in
 
 
 def error_summary(error: Error) -> str:
@@ -127,17 +132,23 @@ class Inbox:
         self.identities: dict[str, int] = {}  # hospital id -> the node id bound to it
         self.cards: dict[str, dict[str, int | float]] = {}  # hospital id -> data card of its first train reply
 
-    def admit(self, reply: Message, phase: str, stage: Stage,
-              spec_at: Callable[[int], wire.AdapterSpec] | None = None) -> Admitted:
-        """The checked content of ``reply`` (a train reply needs ``spec_at``: the adapter spec at a rank);
-        raises ReplyRefused. Binds the hospital id to the node only once the whole reply passed."""
+    def admit(self, reply: Message, phase: str, stage: Stage, spec_at: Callable[[int], wire.AdapterSpec] | None = None,
+              masked_weight: float | None = None) -> Update:
+        """The checked content of ``reply``; raises ReplyRefused. Binds the hospital id to the node only once the
+        whole reply passed.
+
+        A train reply needs ``spec_at`` (the adapter spec at a rank), except under SecAgg+, where its adapter
+        travels only inside the masked sum: then ``masked_weight`` is the weight it declared for that sum,
+        which must be what the coordinator would weigh its examples by (a hospital can still lie inside
+        the mask, where only ``secagg.max-weight`` bounds it).
+        """
         node = reply.metadata.src_node_id
         content = reply.content
-        records = RECORDS[phase]
+        records = {k: v for k, v in RECORDS[phase].items() if not (masked_weight is not None and k == "arrays")}
         names = set(content.keys())
         if names - set(records):
             raise ReplyRefused(f"{len(names - set(records))} record(s) the protocol does not define")
-        missing = [n for n in REQUIRED[phase] if n not in names]
+        missing = [n for n in REQUIRED[phase] if n not in names and n in records]
         if missing:
             raise ReplyRefused(f"records missing: {missing}")
         for name, (kind, allowed) in records.items():
@@ -153,37 +164,27 @@ class Inbox:
         card = check_numbers("data-card field", content["data-card"]) if phase == "train" else None
         self._check_examples(examples, phase, stage, self.cards.get(hospital, card))
 
-        rank = arrays = None
+        rank = tensors = None
         up = 0
         if phase == "train":
             declared = content["hospital"].get("adapter-rank", self.cfg.adapter.rank)
             if isinstance(declared, bool) or not isinstance(declared, int) or not 1 <= declared <= MAX_RANK:
                 raise ReplyRefused(f"'adapter-rank' is not an integer in 1..{MAX_RANK}")
             rank = declared
-            record = content["arrays"]
-            try:  # check_payload runs on every array before any byte is decoded
-                wire.validate(record, spec_at(rank))
-                arrays = wire.decode(record)
-            except wire.WireError as exc:
-                raise ReplyRefused(str(exc)) from None
-            up = wire.record_bytes(record)
+            if masked_weight is None:
+                try:  # the one checked decode: every payload against its header before any byte is decoded
+                    tensors = wire.validate(content["arrays"], spec_at(rank))
+                except wire.WireError as exc:
+                    raise ReplyRefused(str(exc)) from None
+                up = wire.record_bytes(content["arrays"])
+            elif masked_weight != self.weights([examples])[0]:
+                raise ReplyRefused(f"its weight in the secure sum is not the {self.weights([examples])[0]:g} its "
+                                   f"examples give")
 
         self.identities.setdefault(hospital, node)
         if card is not None:
             self.cards.setdefault(hospital, card)
-        return Admitted(node, hospital, examples, metrics, rank, arrays, card, up)
-
-    def admit_secure(self, node: int, metrics: dict, stage: Stage) -> Admitted:
-        """A SecAgg+ hospital's clear train metrics (with its hospital id). Its adapter and its weight reach the
-        coordinator only inside the masked sum, so neither can be checked or refused here: SecAgg+ bounds a
-        weight by ``secagg.max-weight`` and each value by ``secagg.clipping-range``."""
-        metrics = dict(metrics)
-        hospital = self._identity(node, metrics.pop("hospital-id", None))
-        numbers = check_numbers("metric", metrics)
-        examples = _count(numbers, positive=True)
-        self._check_examples(examples, "train", stage, self.cards.get(hospital))
-        self.identities.setdefault(hospital, node)
-        return Admitted(node, hospital, examples, numbers)
+        return Update(node, hospital, examples, metrics, rank, tensors, card, up, reply=reply)
 
     def hospital_of(self, node: int) -> str | None:
         """The validated hospital id bound to ``node``, if it has one."""

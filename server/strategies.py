@@ -1,16 +1,54 @@
-"""Flower's own strategies, chosen by name in ``strategy.name`` and configured from ``[strategy]``.
+"""Flower's own strategies, chosen by name in ``strategy.name``, and the stack each stage aggregates with.
 
-The coordinator keeps one strategy instance per stage, so stateful server optimisers (FedAdam's
-moments, FedAvgM's momentum) start fresh when the objective changes.
+The coordinator keeps one stack per stage, so stateful server optimisers (FedAdam's moments, FedAvgM's
+momentum) start fresh when the objective changes. Adding a Flower strategy: its name in
+``common.config.STRATEGIES`` and its row in ``FLOWER_STRATEGIES`` here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from flwr.serverapp.strategy import FedAdam, FedAvg, FedAvgM, FedMedian, FedProx, FedTrimmedAvg, FedYogi, Strategy
 
-from common.config import StrategySection
+from common.config import RunConfig, StrategySection
+from privacy.dp.client_level import CoordinatorPrivacy, held_out_metrics_by_examples
+from server.aggregation import wrap_strategy
+
+
+@dataclass(frozen=True)
+class FlowerStrategy:
+    """One Flower strategy as ``strategy.name`` selects it (by its class name, lower-cased).
+
+    Args:
+        cls: the Flower Message-API strategy class.
+        options: its own hyperparameters, from ``[strategy]``.
+        aggregate: how it combines the replies: 'mean' (the weighted mean itself), 'server-step' (a server
+            optimiser's step on the weighted mean), 'robust' (per coordinate, from each update in the clear).
+    """
+
+    cls: type[Strategy]
+    options: Callable[[StrategySection], dict]
+    aggregate: str
+
+    @property
+    def mean_based(self) -> bool:
+        """Whether it needs only the weighted mean of the updates: what a secure sum can feed."""
+        return self.aggregate != "robust"
+
+
+FLOWER_STRATEGIES: dict[str, FlowerStrategy] = {s.cls.__name__.lower(): s for s in (
+    FlowerStrategy(FedAvg, lambda c: {}, "mean"),
+    FlowerStrategy(FedProx, lambda c: {"proximal_mu": c.proximal_mu}, "mean"),
+    FlowerStrategy(FedAdam, lambda c: {"eta": c.eta, "tau": c.tau}, "server-step"),
+    FlowerStrategy(FedYogi, lambda c: {"eta": c.eta, "tau": c.tau}, "server-step"),
+    FlowerStrategy(FedAvgM, lambda c: {"server_learning_rate": c.server_learning_rate,
+                                       "server_momentum": c.server_momentum}, "server-step"),
+    FlowerStrategy(FedMedian, lambda c: {}, "robust"),
+    FlowerStrategy(FedTrimmedAvg, lambda c: {"beta": c.trim_beta}, "robust"),
+)}
 
 
 def build_strategy(cfg: StrategySection, weighted_by_key: str = "num-examples",
@@ -23,14 +61,22 @@ def build_strategy(cfg: StrategySection, weighted_by_key: str = "num-examples",
     nodes = dict(fraction_train=cfg.fraction_train, fraction_evaluate=cfg.fraction_evaluate,
                  min_train_nodes=cfg.min_nodes, min_evaluate_nodes=cfg.min_nodes, min_available_nodes=cfg.min_nodes,
                  weighted_by_key=weighted_by_key, evaluate_metrics_aggr_fn=evaluate_metrics_aggr_fn)
-    builders = {
-        "fedavg": lambda: FedAvg(**nodes),
-        "fedprox": lambda: FedProx(proximal_mu=cfg.proximal_mu, **nodes),
-        "fedadam": lambda: FedAdam(eta=cfg.eta, tau=cfg.tau, **nodes),
-        "fedyogi": lambda: FedYogi(eta=cfg.eta, tau=cfg.tau, **nodes),
-        "fedavgm": lambda: FedAvgM(server_learning_rate=cfg.server_learning_rate,
-                                   server_momentum=cfg.server_momentum, **nodes),
-        "fedmedian": lambda: FedMedian(**nodes),
-        "fedtrimmedavg": lambda: FedTrimmedAvg(beta=cfg.trim_beta, **nodes),
-    }
-    return builders[cfg.name]()
+    chosen = FLOWER_STRATEGIES[cfg.name]
+    return chosen.cls(**chosen.options(cfg), **nodes)
+
+
+def build_stack(cfg: RunConfig, name: str, privacy: CoordinatorPrivacy) -> Strategy:
+    """One stage's strategy stack, outermost first (each layer holds the next as ``.strategy``):
+
+    1. client-level DP (``privacy.wrap``; unchanged under ``dp.client-level=none``): Flower's wrapper clips
+       each update against the adapter it sent (``server-*``; ``client-*`` asks the hospitals to) and noises
+       what the layers inside return. Outermost, so it clips what the hospitals sent, the factors, and its
+       noise is on the very release that becomes the global adapter and that the accountant charges.
+    2. LoRA-aware aggregation (``strategy.aggregation``; unchanged under 'factors'): ``ExactLoRA`` turns
+       factors into products on the way in and re-factorises the aggregate on the way out.
+    3. Flower's strategy ``name`` (``stage.<name>.strategy``, hyperparameters from ``[strategy]``): samples
+       hospitals and aggregates what reaches it, weighing hospitals by ``privacy.weight_key``.
+    """
+    flower = build_strategy(dataclasses.replace(cfg.strategy, name=name), privacy.weight_key,
+                            held_out_metrics_by_examples)
+    return privacy.wrap(wrap_strategy(cfg, flower))

@@ -33,7 +33,7 @@ def _reply(federation, value: float, examples: int, hospital: str, dtype: str = 
 def _aggregate(federation, strategy_name: str, replies, **strategy_cfg):
     cfg = federation.cfg.replace(**{"strategy.name": strategy_name, **strategy_cfg})
     record = RoundRecord(1, "ift", 0)
-    accepted = federation._accept(replies, record, federation.schedule.stages[0], "train")
+    accepted = federation._strategy_replies(federation._accept(replies, record, federation.schedule.stages[0], "train"))
     arrays, metrics = build_strategy(cfg.strategy).aggregate_train(1, accepted)
     return from_arrayrecord(arrays), metrics, record
 

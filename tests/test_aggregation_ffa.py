@@ -3,8 +3,8 @@
 import torch
 
 from common.config import RunConfig
+from common.exchange import AdapterExchange
 from common.model import build_adapter_model
-from server.aggregation import AdapterExchange
 
 
 def test_ffa_lora_trains_and_sends_only_b_and_keeps_the_shared_a(tiny_model_dir):

@@ -8,7 +8,8 @@ from flwr.supercore.task_identity import TaskIdentity
 
 from common import lowrank, wire
 from common.config import ConfigError, RunConfig
-from server.aggregation import AdapterExchange, ExactLoRA, check_aggregation
+from common.exchange import AdapterExchange
+from server.aggregation import ExactLoRA, check_aggregation
 
 ALPHA = 16.0
 LAYERS = {"l0.q_proj": (12, 10), "l1.v_proj": (6, 10)}  # prefix -> (out, in)

@@ -17,10 +17,10 @@ from flwr.common.constant import SType
 from common import wire
 from common.config import ConfigError, RunConfig
 from common.stages import build_schedule
-from privacy.secagg import check_compatible
 from server.checkpoint import Checkpointer
 from server.federation import Federation, RoundRecord, from_arrayrecord
 from server.inbox import Inbox, ReplyRefused, check_numbers, error_summary
+from server.secure import check_compatible
 from server.validation import NormOutlierRule
 from tests.federation_harness import CrashedFederation, LocalGrid, make_hospitals, run_federation, tiny_config
 
@@ -363,7 +363,8 @@ def test_the_strategy_weighs_by_the_coordinators_weight(tiny_model_dir, tmp_path
         replies.append(_train_reply(request, arrays=wire.encode(state, "float16"),
                                     metrics={"num-examples": examples, "train-loss": value},
                                     hospital={"hospital-id": f"h{node}"}, card={"data.split.conversations.train": 3}))
-    accepted = federation._accept(replies, RoundRecord(1, "ift", 0), federation.schedule.stages[0], "train")
+    accepted = federation._strategy_replies(federation._accept(replies, RoundRecord(1, "ift", 0),
+                                                               federation.schedule.stages[0], "train"))
     arrays, _ = federation.strategies[0].aggregate_train(1, accepted)
     assert all(torch.equal(t, torch.full_like(t, expected)) for t in from_arrayrecord(arrays).values())
 

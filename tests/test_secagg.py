@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 from common.config import ConfigError, RunConfig
-from privacy.secagg import check_compatible
+from server.secure import check_compatible
 from simulations.run import simulate
 
 

@@ -45,6 +45,7 @@ from flwr.serverapp.strategy.strategy_utils import aggregate_metricrecords
 from flwr.supercore.differential_privacy import KEY_CLIPPING_NORM, KEY_NORM_BIT, compute_adaptive_clip_model_update
 
 from common.config import ConfigError, RunConfig
+from privacy.dp.report import privacy_summary
 
 # The weight metric when hospitals are not weighed by their examples: 1 under client-level DP and
 # strategy.weighting=uniform; the coordinator sets it on every reply it accepts (server/inbox.py).
@@ -142,3 +143,42 @@ def compose_release(accountant: RdpAccountant, cfg: RunConfig, hospitals: int) -
         raise ConfigError(f"{hospitals} hospitals were aggregated but dp.client-population is {population}; "
                           f"set it to the federation's size")
     accountant.compose(GaussianPrivacyEvent(cfg.dp.client_noise_multiplier, hospitals, population))
+
+
+class CoordinatorPrivacy:
+    """The coordinator's side of client-level DP, in one object: what the round loop asks of privacy.
+
+    ``wrap`` puts Flower's DP wrapper around a stage's strategy (the outermost layer, see
+    ``server.strategies.build_stack``); ``charge`` composes one noisy release of a round's aggregate into
+    Flower's accountant; ``state_dict``/``load_state_dict`` carry the accountant through a checkpoint;
+    ``summary`` is the run's privacy report (the hospitals' own ε as they reported it, and client-level ε).
+    With ``dp.client-level=none`` it wraps nothing and charges nothing.
+
+    Args:
+        cfg: the run configuration (``[dp]`` and ``strategy.min-nodes``, ``simulation.num-hospitals`` for the
+            population the accountant records).
+    """
+
+    def __init__(self, cfg: RunConfig) -> None:
+        self.cfg = cfg
+        self.accountant = client_level_accountant(cfg)  # None when off or σ=0 (no guarantee to account)
+        self.weight_key = aggregation_weight_key(cfg)  # the metric the strategies weigh hospitals by
+
+    def wrap(self, strategy: Strategy) -> Strategy:
+        return with_client_level_dp(strategy, self.cfg)
+
+    def charge(self, hospitals: int) -> None:
+        """One aggregated round of ``hospitals`` updates was released."""
+        if self.accountant is not None:
+            compose_release(self.accountant, self.cfg, hospitals)
+
+    def state_dict(self) -> dict | None:
+        return self.accountant.state_dict() if self.accountant is not None else None
+
+    def load_state_dict(self, state: dict | None) -> None:
+        if self.accountant is not None:
+            self.accountant.load_state_dict(state)
+
+    def summary(self, history: list) -> dict:
+        """The privacy section of a checkpoint and of ``summary.json`` (``privacy.dp.report``)."""
+        return privacy_summary(self.cfg, history, self.accountant)

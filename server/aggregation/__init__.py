@@ -1,5 +1,9 @@
 """LoRA-aware aggregation: which adapter tensors travel, at what rank, and how they are combined.
 
+Which tensors travel and at what rank is ``common.exchange``'s. Adding a LoRA aggregation: its name in
+``strategy.aggregation``'s choices (``common/config.py``) and its row in ``AGGREGATIONS`` here, with the
+Strategy wrapper that does it (in its own module beside ``exact.py``, that module is a third file).
+
 Choices (each a config key; FedAvg of factors stays the baseline):
 
 - ``strategy.aggregation=factors``: Flower's strategy averages lora_A and lora_B separately.
@@ -24,14 +28,15 @@ inherit FedAvg-of-factors' cross-term error.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flwr.serverapp.strategy import Strategy
 
 from common import lowrank
 from common.config import ConfigError, RunConfig
 from server.aggregation.exact import ExactLoRA
-from server.aggregation.exchange import AdapterExchange
 
-__all__ = ["AdapterExchange", "ExactLoRA", "check_aggregation", "wrap_strategy"]
+__all__ = ["AGGREGATIONS", "ExactLoRA", "check_aggregation", "wrap_strategy"]
 
 
 def check_aggregation(cfg: RunConfig) -> None:
@@ -46,9 +51,14 @@ def check_aggregation(cfg: RunConfig) -> None:
                           "strategy.aggregation=exact")
 
 
+# strategy.aggregation -> the wrapper that makes a Flower strategy aggregate that way ('factors': none)
+AGGREGATIONS: dict[str, Callable[[Strategy, RunConfig], Strategy]] = {
+    "factors": lambda strategy, cfg: strategy,
+    "exact": lambda strategy, cfg: ExactLoRA(strategy, rank=cfg.adapter.rank, alpha=cfg.adapter.alpha),
+}
+
+
 def wrap_strategy(cfg: RunConfig, strategy: Strategy) -> Strategy:
     """``strategy`` made LoRA-aware as ``strategy.aggregation`` asks (unchanged for 'factors')."""
     check_aggregation(cfg)
-    if cfg.strategy.aggregation == "exact":
-        return ExactLoRA(strategy, rank=cfg.adapter.rank, alpha=cfg.adapter.alpha)
-    return strategy
+    return AGGREGATIONS[cfg.strategy.aggregation](strategy, cfg)
