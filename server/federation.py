@@ -134,7 +134,9 @@ class Federation:
                                                     label=label, server_round=server_round)
             updates, norms = self._reject_outliers(self._accept(replies, record, stage, "train"), record)
             replies = self._strategy_replies(updates)
-        if len(updates) >= self.cfg.strategy.min_nodes or (self.secure is not None and replies):
+        # Under SecAgg+ the one reply is the secure sum, which the protocol's own threshold already guards.
+        enough = bool(replies) if self.secure is not None else len(updates) >= self.cfg.strategy.min_nodes
+        if enough:
             arrays, metrics = strategy.aggregate_train(server_round, replies)
             aggregate = from_arrayrecord(arrays)
             excess = self._aggregate_excess(aggregate, norms, stage)

@@ -11,10 +11,12 @@ timeout).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from flwr.app import Context, Message, RecordDict
+from flwr.supercore.run import Run
 
 from client.app import app as client_app
 from common.config import RunConfig
@@ -41,9 +43,13 @@ class LocalGrid(InProcessGrid):
             for node, d in enumerate(hospital_dirs, start=1)})
         self.faults = faults or {}
         self.crash_at_round = crash_at_round
+        self.set_run(Run.create_empty(run_id=1))  # SecAgg+'s workflow addresses its messages by the run's id
 
     def deliver(self, message: Message) -> Message | None:
-        server_round = int(message.content["config"]["server-round"])
+        # Each hospital gets its own copy of the content, as over a real transport: SecAgg+'s workflow sends one
+        # RecordDict to every node, and its client mod changes the copy it receives.
+        message.content = copy.deepcopy(message.content)
+        server_round = _server_round(message)
         hospital = str(self.contexts[message.metadata.dst_node_id].node_config["hospital-id"])
         fault = self.faults.get((server_round, hospital))
         return fault(message, lambda: super(LocalGrid, self).deliver(message)) if fault else super().deliver(message)
@@ -51,9 +57,16 @@ class LocalGrid(InProcessGrid):
     def send_and_receive(self, messages: Iterable[Message], *, timeout: float | None = None) -> Iterable[Message]:
         messages = list(messages)
         for message in messages:  # the coordinator dies before any hospital hears of the round
-            if int(message.content["config"]["server-round"]) == self.crash_at_round:
+            if _server_round(message) == self.crash_at_round:
                 raise CrashedFederation(f"coordinator killed in round {self.crash_at_round}")
         return super().send_and_receive(messages, timeout=timeout)
+
+
+def _server_round(message: Message) -> int:
+    """The round a message belongs to: in medfed's config, or (SecAgg+'s stages) in Flower's group id."""
+    if "config" in message.content:
+        return int(message.content["config"]["server-round"])
+    return int(message.metadata.group_id)
 
 
 def _test_policy(hospital_dir: Path) -> Path:
