@@ -136,7 +136,7 @@ class SecureRound:
         returns the weighted mean of the admitted hospitals' adapters, or None when SecAgg+ halted."""
         names = list(shared)
         run_id = grid.run.run_id
-        instructions = [(GridClientProxy(m.metadata.dst_node_id, grid, run_id), _fit_ins(m, shared))
+        instructions = [(GridClientProxy(m.metadata.dst_node_id, grid, run_id), fit_ins(m, shared))
                         for m in messages]
         strategy = _OneRound(instructions)
         context = LegacyContext(Context(run_id=run_id, node_id=0, node_config={}, state=RecordDict(), run_config={}),
@@ -149,7 +149,7 @@ class SecureRound:
         return {k: float32(a) for k, a in zip(names, strategy.mean, strict=True)}
 
 
-def _fit_ins(message: Message, shared: dict[str, torch.Tensor]) -> FitIns:
+def fit_ins(message: Message, shared: dict[str, torch.Tensor]) -> FitIns:
     """A medfed train message in the legacy fit layout: fp32 arrays in the exchange's order, their names, flat
     config."""
     config = flatten({record: message.content[record] for record in DOWN_RECORDS})

@@ -9,6 +9,7 @@ from flwr.app import Array, ArrayRecord, Message, MetricRecord, RecordDict
 from common.config import ConfigError, RunConfig
 from privacy.dp.client_level import (
     UNIFORM_WEIGHT,
+    CoordinatorPrivacy,
     aggregation_weight_key,
     client_level_accountant,
     client_weight_metric,
@@ -66,3 +67,18 @@ def test_accountant_round_trips_and_refuses_an_undeclared_hospital():
     with pytest.raises(ConfigError, match="dp.client-population"):
         compose_release(accountant, cfg, 3)
     assert client_level_accountant(_config()) is None  # σ = 0: nothing to account, ε is reported as infinite
+
+
+def test_the_coordinators_privacy_object_charges_rounds_and_survives_a_restart():
+    cfg = _config(**{"dp.client-noise-multiplier": 1.0})
+    privacy = CoordinatorPrivacy(cfg)
+    privacy.charge(2)
+    privacy.charge(2)
+    restarted = CoordinatorPrivacy(cfg)
+    restarted.load_state_dict(privacy.state_dict())
+    summary = restarted.summary(history=[])["client_level"]
+    assert summary["releases"] == 2 and summary["epsilon"] == privacy.accountant.get_epsilon(cfg.dp.delta) > 0
+    off = CoordinatorPrivacy(_config(**{"dp.client-level": "none"}))
+    off.charge(2)  # nothing to charge
+    assert off.state_dict() is None and "client_level" not in off.summary(history=[])
+    assert off.wrap(strategy := build_strategy(cfg.strategy)) is strategy

@@ -10,10 +10,16 @@ import json
 
 import pytest
 import torch
+from flwr.app import ConfigRecord, Message, MetricRecord, RecordDict
+from flwr.common import parameters_to_ndarrays
+from flwr.compat.common import recorddict_compat as compat
 from safetensors.torch import load_file
 
+from common import wire
 from common.config import ConfigError, RunConfig
-from server.secure import check_compatible
+from common.exchange import AdapterExchange
+from privacy.secagg import legacy_reply, medfed_message
+from server.secure import check_compatible, fit_ins
 from simulations.run import simulate
 
 
@@ -50,3 +56,39 @@ def test_secagg_refuses_aggregations_that_need_each_update():
         check_compatible(RunConfig.from_flat({"secagg.enabled": True, "strategy.name": "fedmedian"}))
     with pytest.raises(ConfigError, match="server-fixed"):
         check_compatible(RunConfig.from_flat({"secagg.enabled": True, "dp.client-level": "server-fixed"}))
+
+
+def test_secagg_refuses_exact_aggregation_of_a_mean_of_factors():
+    # The coordinator would see only mean(A), mean(B): their product is not the mean of the products.
+    with pytest.raises(ConfigError, match="product of those means"):
+        check_compatible(RunConfig.from_flat({"secagg.enabled": True, "strategy.aggregation": "exact"}))
+    check_compatible(RunConfig.from_flat({"secagg.enabled": True, "adapter.method": "ffa-lora"}))  # exact already
+
+
+def test_secagg_checks_every_stages_own_strategy():
+    with pytest.raises(ConfigError, match="fedmedian \\(stage ift\\)"):
+        check_compatible(RunConfig.from_flat({"secagg.enabled": True, "stage.ift.strategy": "fedmedian"}))
+
+
+def test_the_fit_layout_carries_the_exchanged_tensors_by_name_both_ways(flower_task):
+    # FFA-LoRA: lora_A never travels, under SecAgg+ as without it; names travel with the arrays, in order.
+    cfg = RunConfig.from_flat({"adapter.method": "ffa-lora", "wire.dtype": "float32"})
+    state = {"m.lora_A.weight": torch.ones(2, 3), "m.lora_B.weight": torch.full((3, 2), 2.0),
+             "n.lora_A.weight": torch.ones(2, 3), "n.lora_B.weight": torch.full((3, 2), 3.0)}
+    shared = AdapterExchange.from_config(cfg).shared(state)
+    train = Message(RecordDict({"config": ConfigRecord({"server-round": 1}),
+                                "run-config": ConfigRecord(cfg.to_flat())}), dst_node_id=1, message_type="train")
+    request = Message(compat.fitins_to_recorddict(fit_ins(train, shared), keep_input=True), dst_node_id=1,
+                      message_type="train")
+    received = medfed_message(request)
+    assert list(received.content["arrays"].keys()) == ["m.lora_B.weight", "n.lora_B.weight"]
+    assert dict(received.content["run-config"]) == cfg.to_flat()
+    back = {k: v + 1 for k, v in reversed(list(wire.decode(received.content["arrays"]).items()))}
+    reply = Message(RecordDict({"arrays": wire.encode(back, "float32"),
+                                "metrics": MetricRecord({"num-examples": 4}),
+                                "hospital": ConfigRecord({"hospital-id": "h"})}), reply_to=received)
+    fitres = compat.recorddict_to_fitres(legacy_reply(reply, received, 4).content, keep_input=True)
+    arrays = parameters_to_ndarrays(fitres.parameters)  # in the order the coordinator sent, whatever the reply's
+    assert [float(a.flat[0]) for a in arrays] == [3.0, 4.0]
+    assert fitres.num_examples == 4
+    assert fitres.metrics == {"metrics/num-examples": 4, "hospital/hospital-id": "h"}
