@@ -195,16 +195,22 @@ def _record(run_dir):
     return json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[0])
 
 
-@pytest.mark.slow
-def test_every_forged_reply_is_refused_with_its_node_id_and_the_round_goes_on(runs):
-    root, nodes, lines = runs
-    record = _record(root / "attacked/default")
+def _assert_each_refused(record: dict, nodes: dict) -> None:
+    """Every attacker (node -> its case, the phase it attacks, what its refusal says) was refused for it."""
     rejected = {}
     for node, reason in record["rejected"]:
         rejected.setdefault(node, []).append(reason)
     for node, (kind, phase, reason) in nodes.items():
         found = [r for r in rejected.get(node, []) if r.startswith(phase)]
         assert found and reason in found[0], (kind, rejected.get(node))
+
+
+@pytest.mark.slow
+def test_every_forged_reply_is_refused_with_its_node_id_and_the_round_goes_on(runs):
+    root, nodes, lines = runs
+    record = _record(root / "attacked/default")
+    _assert_each_refused(record, nodes)
+    for node, (kind, phase, _) in nodes.items():
         assert any(f"node {node}" in line and phase in line for line in lines), kind
     assert set(record["hospitals"]) == {"hospital-0", "hospital-1"}
     assert math.isfinite(record["train"]["train-loss"]) and math.isfinite(record["evaluate"]["eval-loss"])
@@ -282,12 +288,7 @@ def secure_runs(tmp_path_factory, tiny_model_dir):
 def test_under_secagg_every_forged_reply_is_refused_and_left_out_of_the_secure_sum(secure_runs):
     root, nodes = secure_runs
     record = _record(root / "attacked/default")
-    rejected = {}
-    for node, reason in record["rejected"]:
-        rejected.setdefault(node, []).append(reason)
-    for node, (kind, phase, reason) in nodes.items():
-        found = [r for r in rejected.get(node, []) if r.startswith(phase)]
-        assert found and reason in found[0], (kind, rejected.get(node))
+    _assert_each_refused(record, nodes)
     assert set(record["hospitals"]) == {"hospital-0", "hospital-1"}
     # A refused hospital is a SecAgg+ dropout: the sum is the honest two's alone, within SecAgg+'s stochastic
     # quantisation (measured 9e-6; fifteen forged near-global updates inside the sum would shrink it by ~27%).
