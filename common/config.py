@@ -291,10 +291,6 @@ class SimulationSection:
     scale: int = option(200, "Records of the largest synthetic hospital; the others are smaller.", min=8)
 
 
-def _field(section: type, name: str) -> dataclasses.Field:
-    return next(f for f in dataclasses.fields(section) if f.name == name)
-
-
 @dataclass(frozen=True)
 class StageSection:
     """Settings of one named stage, ``stage.<name>.<key>``; unset keys fall back to [train]/[strategy]/[align]."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,8 +24,6 @@ from client.data.quality import QualityFilter
 from client.data.texts import RECORD_LISTS, count, filter_stage, map_stage, texts_of, with_texts
 from common.config import RunConfig
 from common.records import Note, StageData
-
-log = logging.getLogger(__name__)
 
 TokenCounter = Callable[[str], int]
 
@@ -187,11 +184,9 @@ def _patient_contexts(identities: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """``privacy.deid.PatientContext`` per patient id of the EHR patients table (none without that table)."""
     if not identities:
         return {}
-    try:
-        from privacy.deid import PatientContext  # imported late: privacy.deid loads Presidio
-    except ImportError:
-        log.warning("privacy.deid.PatientContext unavailable: EHR patient deny lists are not applied")
-        return {}
+    # Imported late: privacy.deid loads Presidio. No fallback: without the deny lists the patients' names
+    # and addresses from the EHR tables could stay in the text, so an import failure stops the hospital.
+    from privacy.deid import PatientContext
     return {pid: PatientContext(patient_id=pid, **fields) for pid, fields in identities.items()}
 
 

@@ -16,13 +16,11 @@ class Objective(Protocol):
 
     def loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]: ...
 
+    def per_sample_loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        """One loss per example, shape (examples,): DP-SGD clips each example's gradient apart."""
+        ...
+
     def eval_metrics(self, model: torch.nn.Module, examples: list, loss: float, batch_size: int,
                      max_batches: int) -> dict[str, float]:
         """Stage-specific held-out metrics beside the loss (CP perplexity, HA reward accuracy)."""
         ...
-
-
-class PerSampleObjective(Objective, Protocol):
-    """An objective that can also score each record apart, as DP-SGD needs (one privacy unit per row)."""
-
-    def per_sample_loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]: ...
