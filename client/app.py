@@ -21,12 +21,10 @@ from client.data import PreparedData, prepare_hospital_data
 from client.outbox import check_reply
 from client.policy import HospitalPolicy
 from client.stages import stage_objective
-from client.stages.reference import with_references
 from client.train import evaluate as evaluate_loss
 from client.train import train_round
 from common import lowrank, wire
 from common.config import ConfigError, RunConfig
-from common.evaluation.federated import heldout_scores
 from common.logs import get_logger, hospital_line
 from common.model import LoadedModel, model_loads, shared_adapter_model
 from common.stages import Stage, build_schedule
@@ -117,13 +115,11 @@ class RoundJob:
         return _stage_examples(self.cfg, self.hospital, self.stage, split, loaded.tokenizer)
 
     def stage_examples(self, loaded: LoadedModel, objective, context: Context, *splits: str) -> dict[str, list]:
-        """This stage's examples per split; HA pairs with their DPO reference attached (scored on first use)."""
+        """This stage's examples per split, with what the objective keeps between rounds (HA: DPO references)."""
         examples = {split: self.examples(loaded, split) for split in splits}
-        if self.stage.kind != "ha":
-            return examples
-        return with_references(objective, loaded.model, examples, context.state, stage_name=self.stage.name,
-                               round_in_stage=self.round_in_stage, batch_size=self.stage.batch_size,
-                               hospital_id=self.hospital.hospital_id)
+        return objective.with_round_state(loaded.model, examples, context.state, stage_name=self.stage.name,
+                                          round_in_stage=self.round_in_stage, batch_size=self.stage.batch_size,
+                                          hospital_id=self.hospital.hospital_id)
 
     def seed(self) -> random.Random:
         """This round's randomness at this hospital: a batch-order RNG, and torch seeded for adapter dropout,
@@ -252,10 +248,8 @@ def evaluate(msg: Message, context: Context) -> Message:
     extra = objective.eval_metrics(loaded.model, heldout, loss, job.stage.batch_size, job.cfg.train.eval_batches)
     metrics = {"num-examples": scored, "eval-loss": loss, "stage-index": job.stage_index,
                **{f"eval-{k}": v for k, v in extra.items()}, **client_weight_metric(job.cfg)}
-    if job.stage.kind == "ift":  # closed-answer accuracy where held-out answers are labels (yes/no/maybe). Scores only.
-        closed = _prepared(job.cfg, job.hospital, loaded.tokenizer).heldout.conversations
-        metrics.update(heldout_scores(loaded.model, loaded.tokenizer, closed, job.cfg.eval.answer_labels,
-                                      max_items=job.stage.batch_size * job.cfg.train.eval_batches))
+    metrics.update(objective.heldout_metrics(loaded.model, _prepared(job.cfg, job.hospital, loaded.tokenizer).heldout,
+                                             max_items=job.stage.batch_size * job.cfg.train.eval_batches))
     content = RecordDict({
         "metrics": MetricRecord(metrics),
         "hospital": ConfigRecord({"hospital-id": job.hospital.hospital_id}),

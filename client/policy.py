@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common.config import STAGE_KINDS, ConfigError, RunConfig, _check, option
+from common.config import ConfigError, RunConfig, _check, option
 from common.logs import get_logger
+from common.stage_kinds import KINDS
 from common.stages import Stage, build_schedule
 
 log = get_logger("policy")
@@ -66,7 +67,7 @@ class HospitalPolicy:
                              "run config's dp.ledger-dir must be empty or this.")
 
     def __post_init__(self) -> None:
-        for key, allowed in (("deid_date_modes", DATE_MODES), ("allowed_stages", STAGE_KINDS)):
+        for key, allowed in (("deid_date_modes", DATE_MODES), ("allowed_stages", tuple(KINDS))):
             bad = [v for v in _items(getattr(self, key)) if v not in allowed]
             if bad or not _items(getattr(self, key)):
                 raise ConfigError(f"policy key '{_key(key)}' must list some of {', '.join(allowed)}")

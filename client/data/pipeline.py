@@ -15,15 +15,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from client.data.cache import FORMAT_VERSION, DatasetCache, cache_folder, digest, inputs_digest
-from client.data.card import STAGE_OF, DataCard
+from client.data.card import DataCard
 from client.data.contamination import ContaminationIndex
 from client.data.dedup import Deduplicator
 from client.data.errors import BadInputPolicy, DataError, Location
 from client.data.loaders import load_hospital
 from client.data.quality import QualityFilter
-from client.data.texts import RECORD_LISTS, count, filter_stage, map_stage, texts_of, with_texts
+from client.data.texts import RECORD_LISTS, count, filter_stage, map_stage
 from common.config import RunConfig
 from common.records import Note, StageData
+from common.stage_kinds import record_kinds
 
 TokenCounter = Callable[[str], int]
 
@@ -152,7 +153,7 @@ def deidentify(data: StageData, deidentifier: Deidentifier, identities: dict[str
     texts, owners, patients = [], [], []
     contexts = _patient_contexts(identities)
     for i, (_, record) in enumerate(records):
-        for text in texts_of(record):
+        for text in record.texts():
             texts.append(text)
             owners.append(i)
             patients.append(contexts.get(record.patient_id) if isinstance(record, Note) else None)
@@ -175,7 +176,7 @@ def deidentify(data: StageData, deidentifier: Deidentifier, identities: dict[str
         check_residual_rate(results, max_residual_rate)
     out = StageData()
     for (kind, record), record_texts in zip(records, new_texts):
-        getattr(out, kind).append(with_texts(record, record_texts))
+        getattr(out, kind).append(record.with_texts(record_texts))
     _record(card, "deid", data, out, {})
     return out
 
@@ -202,7 +203,7 @@ def split(data: StageData, eval_fraction: float, seed: int) -> tuple[StageData, 
         records = getattr(data, kind)
         groups: dict[str, list] = {}
         for record in records:
-            key = (record.patient_id or record.note_id) if isinstance(record, Note) else "\n".join(texts_of(record))
+            key = (record.patient_id or record.note_id) if isinstance(record, Note) else "\n".join(record.texts())
             groups.setdefault(key, []).append(record)
         ranked = sorted(groups, key=lambda k: hashlib.sha256(f"{seed}\0{k}".encode()).digest())
         n_heldout = round(eval_fraction * len(ranked))
@@ -213,7 +214,8 @@ def split(data: StageData, eval_fraction: float, seed: int) -> tuple[StageData, 
 
 
 def token_counts(train: StageData, heldout: StageData, count_tokens: TokenCounter | None) -> dict[str, dict[str, int]]:
+    """Tokens of each record list per part, under the name of the first stage kind that trains on it."""
     counter = count_tokens or (lambda text: len(text.split()))
-    return {STAGE_OF[kind]: {part: sum(counter(t) for r in getattr(data, kind) for t in texts_of(r))
-                             for part, data in (("train", train), ("heldout", heldout))}
-            for kind in RECORD_LISTS}
+    return {stage: {part: sum(counter(t) for r in getattr(data, kind) for t in r.texts())
+                    for part, data in (("train", train), ("heldout", heldout))}
+            for kind, stage in record_kinds().items()}
