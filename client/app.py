@@ -28,9 +28,8 @@ from common.config import ConfigError, RunConfig
 from common.logs import get_logger, hospital_line
 from common.model import LoadedModel, model_loads, shared_adapter_model
 from common.stages import Stage, build_schedule
-from privacy.dp import STATE_KEY as DP_STATE_KEY
-from privacy.dp import DPStep, LedgerEntry, PrivacyAccount, PrivacyLedger, count_units, sample_rate
-from privacy.dp.client_level import client_weight_metric, clip_update
+from privacy.dp import DPStep, HospitalPrivacy, PlanPhase, count_units
+from privacy.dp.client_level import client_weight_metric
 from privacy.secagg import secagg_mod
 
 log = get_logger(__name__.rsplit(".", 1)[-1])
@@ -128,29 +127,23 @@ class RoundJob:
                           .getrandbits(63))
         return random.Random(f"{self.cfg.run.seed}-{self.hospital.hospital_id}-{self.server_round}")
 
-    def privacy_account(self, context: Context, loaded: LoadedModel, stage: Stage,
-                        num_units: int) -> tuple[PrivacyAccount, LedgerEntry, DPStep]:
-        """The hospital's privacy ledger (kept in ``context.state`` between rounds and in its own file) and
-        this round's DP-SGD steps, admitted against the budget (``PrivacyBudgetExhausted`` once spent)."""
-        # Never reset by the coordinator (run.resume=false included): spent ε stays spent.
-        account = PrivacyAccount.for_hospital(self.cfg.dp, self.cfg.run.name, self.hospital.data_dir,
-                                              context.state.get(DP_STATE_KEY))
-        entry, step = account.next_round(self.server_round, stage, num_units, self.dp_plan(loaded))
-        policy = self.hospital.policy
-        policy.check_noise(step.noise_multiplier, self.hospital.hospital_id)
-        if policy.dp_max_total_epsilon:  # every run's ledger: a new run.name is no fresh budget
-            others = sum(PrivacyLedger.load(p).epsilon() for p in sorted(account.path.parent.glob("*.json"))
-                         if p != account.path)
-            policy.check_total_epsilon(others, account.ledger.epsilon([entry]), self.hospital.hospital_id)
-        return account, entry, step
+    def private_round(self, privacy: HospitalPrivacy, loaded: LoadedModel, stage: Stage) -> DPStep | None:
+        """This round's DP-SGD steps, admitted against the ε budget (``PrivacyBudgetExhausted`` once spent) and
+        the hospital's policy; None without sample-level DP."""
+        step = privacy.open_round(self.server_round, stage, self.dp_plan(loaded)) if self.cfg.dp.enabled else None
+        if step is not None:
+            policy, hospital_id = self.hospital.policy, self.hospital.hospital_id
+            policy.check_noise(step.noise_multiplier, hospital_id)
+            if policy.dp_max_total_epsilon:  # every run's ledger: a new run.name is no fresh budget
+                policy.check_total_epsilon(privacy.other_runs_epsilon(), privacy.epsilon_after_round(), hospital_id)
+        return step
 
-    def dp_plan(self, loaded: LoadedModel) -> list[tuple[float, int]]:
-        """(sample rate, steps) of every stage of the run at this hospital: what the ε budget must cover."""
+    def dp_plan(self, loaded: LoadedModel) -> list[PlanPhase]:
+        """Every stage of the run at this hospital: what the ε budget must cover."""
         plan = []
         for stage in build_schedule(self.cfg).stages:
             n = count_units(_stage_examples(self.cfg, self.hospital, stage, "train", loaded.tokenizer), self.cfg.dp.unit)
-            sized = stage.for_examples(n)
-            plan.append((sample_rate(sized.batch_size, n), sized.rounds * sized.local_steps))
+            plan.append(PlanPhase.of(stage.for_examples(n), n))
         return plan
 
 
@@ -200,11 +193,10 @@ def train(msg: Message, context: Context) -> Message:
     # Both splits: DPO references of held-out pairs must come from the adapter as it entered the stage too.
     examples = job.stage_examples(loaded, objective, context, "train", "heldout")["train"]
     stage = job.stage.for_examples(len(examples))
-    account, dp_entry, dp_step = (job.privacy_account(context, loaded, stage, count_units(examples, job.cfg.dp.unit))
-                                  if job.cfg.dp.enabled else (None, None, None))
+    privacy = HospitalPrivacy(job.cfg.dp, run_name=job.cfg.run.name, data_dir=job.hospital.data_dir, state=context.state)
     report = train_round(loaded.model, objective, examples, stage, round_in_stage=job.round_in_stage, rng=job.seed(),
                          proximal_mu=job.proximal_mu, weight_decay=job.cfg.train.weight_decay,
-                         max_grad_norm=job.cfg.train.max_grad_norm, dp=dp_step)
+                         max_grad_norm=job.cfg.train.max_grad_norm, dp=job.private_round(privacy, loaded, stage))
     metrics = {
         "num-examples": len(examples),
         "train-loss": report.loss,
@@ -219,14 +211,10 @@ def train(msg: Message, context: Context) -> Message:
         "process-model-loads": model_loads(),  # 1 in every round: the base model is loaded once per process
         **client_weight_metric(job.cfg),
     }
-    if account is not None:
-        account.record(dp_entry)
-        context.state[DP_STATE_KEY] = account.ledger.to_record()
-        metrics.update(account.metrics())
-    log.info("round %d (%s) trained · %s", job.server_round, job.stage.name, hospital_line(job.hospital.hospital_id, metrics))
-    update = loaded.trainable_adapter_state()
     # Client-level DP with clipping at the hospital: the round's config carries the norm.
-    metrics.update(clip_update(update, received, msg.content["config"]))
+    update, privacy_metrics = privacy.close_round(loaded.trainable_adapter_state(), received, msg.content["config"])
+    metrics.update(privacy_metrics)
+    log.info("round %d (%s) trained · %s", job.server_round, job.stage.name, hospital_line(job.hospital.hospital_id, metrics))
     arrays = wire.encode(update, job.cfg.wire.dtype, job.cfg.wire.block_size)
     metrics["wire-error"] = wire.relative_error(update, arrays)  # what the wire precision did to this update
     content = RecordDict({

@@ -21,6 +21,12 @@ from typing import Any
 from common.recipes import RECIPES
 
 STRATEGIES: tuple[str, ...] = ("fedavg", "fedprox", "fedadam", "fedyogi", "fedavgm", "fedmedian", "fedtrimmedavg")
+PARADIGMS: dict[str, tuple[str, ...]] = {  # schedule.paradigm presets: their stages in order
+    "ift": ("ift",),
+    "cp-ift": ("cp", "ift"),
+    "ift-ha": ("ift", "ha"),
+    "cp-ift-ha": ("cp", "ift", "ha"),
+}
 STAGE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 HANDOFFS: tuple[str, ...] = ("continue", "stack")
 PREFERENCE_LOSSES: tuple[str, ...] = ("dpo", "simpo", "orpo")
@@ -108,7 +114,7 @@ class WireSection:
 @dataclass(frozen=True)
 class ScheduleSection:
     paradigm: str = option("ift", "Stage preset: the ordered stages the federation goes through.",
-                           choices=("ift", "cp-ift", "ift-ha", "cp-ift-ha"))
+                           choices=tuple(PARADIGMS))
     stages: str = option("", "Comma-separated stage names in order; overrides the paradigm when set. A name is a "
                          "kind (cp, ift, ha) or '<kind>-<label>' (e.g. 'ift-curated'); a name may not repeat. "
                          "Each stage takes its settings from stage.<name>.<key>, falling back to [train], "

@@ -29,15 +29,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from common.config import STAGE_NAME, ConfigError, RunConfig
+from common.config import PARADIGMS, STAGE_NAME, ConfigError, RunConfig
 from common.stage_kinds import KINDS, kind_of
-
-PARADIGMS: dict[str, tuple[str, ...]] = {
-    "ift": ("ift",),
-    "cp-ift": ("cp", "ift"),
-    "ift-ha": ("ift", "ha"),
-    "cp-ift-ha": ("cp", "ift", "ha"),
-}
 
 
 @dataclass(frozen=True)
