@@ -76,10 +76,7 @@ class RoundJob:
 
     @classmethod
     def from_message(cls, msg: Message, context: Context) -> RoundJob:
-        # The coordinator sends the run configuration with every round; the hospital's policy bounds it.
-        cfg = RunConfig.from_flat(dict(msg.content["run-config"]))
-        hospital = Hospital.from_context(context, cfg)
-        cfg = hospital.policy.enforce(cfg, hospital.hospital_id)  # PolicyRefused: logged, and the round error
+        hospital, cfg = _run_setup(msg, context)
         config = dict(msg.content["config"])
         stage = Stage.from_config(config)
         hospital.policy.check_stage(stage, hospital.hospital_id)
@@ -145,6 +142,26 @@ class RoundJob:
             n = count_units(_stage_examples(self.cfg, self.hospital, stage, "train", loaded.tokenizer), self.cfg.dp.unit)
             plan.append(PlanPhase.of(stage.for_examples(n), n))
         return plan
+
+
+# (run id, node id) -> (run config and node config as received, the hospital, its policy-bounded run config)
+_RUNS: dict[tuple[int, int], tuple[tuple[dict, dict], Hospital, RunConfig]] = {}
+
+
+def _run_setup(msg: Message, context: Context) -> tuple[Hospital, RunConfig]:
+    """This node's hospital and the run configuration its policy admits, parsed and checked once per run.
+
+    The coordinator sends the hospital's keys (``common.config.hospital_config``) with every message of a
+    run; they are parsed again only if they (or the node config) ever differ from the first message's.
+    """
+    received = (dict(msg.content["run-config"]), dict(context.node_config))
+    key = (context.run_id, context.node_id)
+    if key not in _RUNS or _RUNS[key][0] != received:
+        cfg = RunConfig.from_flat(received[0])
+        hospital = Hospital.from_context(context, cfg)
+        # PolicyRefused: logged, and the round's error; nothing is kept, so the next message is checked again.
+        _RUNS[key] = (received, hospital, hospital.policy.enforce(cfg, hospital.hospital_id))
+    return _RUNS[key][1], _RUNS[key][2]
 
 
 def _hospital_rank(context: Context, cfg: RunConfig) -> int:

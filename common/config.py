@@ -462,6 +462,19 @@ class RunConfig:
         return RunConfig.from_flat({**self.to_flat(), **overrides})
 
 
+# What a hospital reads of the run configuration (client/, the privacy code it runs, and the schedule it
+# rebuilds): whole sections, and single keys of the coordinator's. schedule.recipe stays behind: its
+# settings are already in the values sent.
+HOSPITAL_SECTIONS = ("run", "model", "adapter", "wire", "schedule", "align", "train", "data", "deid", "dp", "stage")
+HOSPITAL_KEYS = ("strategy.name", "strategy.weighting", "eval.answer-labels")
+
+
+def hospital_config(cfg: RunConfig) -> dict[str, Any]:
+    """The flat keys of ``cfg`` a hospital uses: all that the coordinator sends it with each message."""
+    return {key: value for key, value in cfg.to_flat().items()
+            if (key.partition(".")[0] in HOSPITAL_SECTIONS or key in HOSPITAL_KEYS) and key != "schedule.recipe"}
+
+
 def _section_types() -> dict[str, type]:
     """The fixed sections; ``stage`` is keyed by stage name and parsed by ``StageOverrides``."""
     hints = typing.get_type_hints(RunConfig)

@@ -20,7 +20,7 @@ from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, Re
 from flwr.serverapp import Grid
 
 from common import wire
-from common.config import RunConfig
+from common.config import RunConfig, hospital_config
 from common.evaluation.federated import aggregate_answer_scores
 from common.logs import RoundConsole, get_logger, log_node_event
 from common.model import build_adapter_model
@@ -202,7 +202,7 @@ class Federation:
     def _prepare_outgoing(self, messages: list[Message]) -> int:
         """Put the global adapter (wire precision, each hospital's rank) and the run configuration into each message."""
         payloads: dict[int, tuple] = {}  # rank -> (record, bytes, wire error): hospitals of one rank share it
-        run_config = ConfigRecord(self.cfg.to_flat())
+        run_config = ConfigRecord(hospital_config(self.cfg))
         total = 0
         for message in messages:
             node = message.metadata.dst_node_id

@@ -12,7 +12,7 @@ from flwr.app import ConfigRecord, Context, Message, RecordDict
 
 from client import app as client_app
 from client.policy import HospitalPolicy, PolicyRefused, reference_markdown
-from common.config import ConfigError, RunConfig
+from common.config import HOSPITAL_SECTIONS, ConfigError, RunConfig, hospital_config
 from common.stages import build_schedule
 from privacy.dp import HospitalPrivacy, LedgerEntry, PlanPhase, PrivacyAccount
 
@@ -93,7 +93,7 @@ def test_a_bad_policy_file_is_an_error_naming_file_and_key(tmp_path, text, match
 def _message(cfg: RunConfig, server_round: int = 1) -> Message:
     stage = build_schedule(cfg).stages[0]
     config = ConfigRecord({**stage.to_config(), "stage-index": 0, "round-in-stage": 1, "server-round": server_round})
-    return Message(RecordDict({"run-config": ConfigRecord(cfg.to_flat()), "config": config}),
+    return Message(RecordDict({"run-config": ConfigRecord(hospital_config(cfg)), "config": config}),
                    dst_node_id=1, message_type="train")
 
 
@@ -144,6 +144,30 @@ def test_a_message_with_resume_false_never_resets_the_privacy_ledger(tmp_path, m
     assert restored.ledger.steps == 12 and math.isclose(restored.ledger.epsilon(), spent)
     assert stat.S_IMODE(account.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(account.path.parent.stat().st_mode) == 0o700
+
+
+def test_a_hospital_gets_only_its_keys_and_parses_them_once_per_run(monkeypatch, flower_task):
+    cfg = RunConfig.from_flat({"deid.enabled": False, "schedule.recipe": "cp-ift", "strategy.aggregation": "exact",
+                               "train.rounds": 2})
+    sent = hospital_config(cfg)
+    assert {"strategy.name", "strategy.weighting", "eval.answer-labels", "train.rounds"} <= set(sent)
+    assert not any(k.startswith(("validation.", "secagg.", "simulation.", "eval.pubmedqa")) for k in sent)
+    assert "strategy.aggregation" not in sent and "schedule.recipe" not in sent and len(sent) < len(cfg.to_flat())
+    parses = []
+    parse = RunConfig.from_flat.__func__
+    monkeypatch.setattr(RunConfig, "from_flat", classmethod(lambda cls, flat: parses.append(1) or parse(cls, flat)))
+    context = _context({"partition-id": 0, "num-partitions": 1})
+    first = client_app.RoundJob.from_message(_message(cfg), context)
+    parsed = len(parses)
+    second = client_app.RoundJob.from_message(_message(cfg, server_round=2), context)
+    assert parsed and len(parses) == parsed and second.cfg is first.cfg and second.server_round == 2
+    # What the hospital reads is what the coordinator runs with.
+    assert all(getattr(first.cfg, s) == getattr(cfg, s) for s in HOSPITAL_SECTIONS if s != "schedule")
+    assert (first.cfg.strategy.name, first.cfg.eval.answer_labels) == (cfg.strategy.name, cfg.eval.answer_labels)
+    assert build_schedule(first.cfg) == build_schedule(cfg)
+    # A changed configuration (another run, or the same run id reused) is parsed afresh.
+    third = client_app.RoundJob.from_message(_message(cfg.replace(**{"train.rounds": 3})), context)
+    assert third.cfg.train.rounds == 3
 
 
 def test_the_deployment_guide_lists_every_policy_key():
