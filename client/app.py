@@ -24,7 +24,7 @@ from client.stages import stage_objective
 from client.train import evaluate as evaluate_loss
 from client.train import train_round
 from common import lowrank, wire
-from common.config import ConfigError, RunConfig
+from common.config import AdapterSection, ConfigError, DataSection, DeidSection, DPSection, RunConfig
 from common.logs import get_logger, hospital_line
 from common.model import LoadedModel, model_loads, shared_adapter_model
 from common.stages import Stage, build_schedule
@@ -47,7 +47,9 @@ class Hospital:
     secret_file: Path | None = None  # the hospital's de-identification secret; kept apart from the data
 
     @classmethod
-    def from_context(cls, context: Context, cfg: RunConfig) -> Hospital:
+    def from_context(cls, context: Context, data: DataSection, dp: DPSection) -> Hospital:
+        """From the node config; a simulated hospital's folder (under ``data.root``) and its policy come from
+        the run's ``[data]`` and ``[dp]``."""
         node = context.node_config
         secret = Path(str(node["deid-secret-file"])).expanduser() if "deid-secret-file" in node else None
         policy = HospitalPolicy.load(Path(str(node["policy-file"])).expanduser()) if "policy-file" in node else None
@@ -56,7 +58,7 @@ class Hospital:
             return cls(str(node.get("hospital-id", data_dir.name)), data_dir, policy or HospitalPolicy(), secret)
         if "partition-id" in node:  # a simulated hospital: one folder per partition under data.root
             name = f"hospital-{int(node['partition-id'])}"
-            return cls(name, Path(cfg.data.root).expanduser() / name, policy or HospitalPolicy.permissive(cfg), secret)
+            return cls(name, Path(data.root).expanduser() / name, policy or HospitalPolicy.permissive(data, dp), secret)
         raise ConfigError("node config needs 'data-dir' (path of this hospital's data folder) "
                           "and optionally 'hospital-id' and 'policy-file'")
 
@@ -83,7 +85,7 @@ class RoundJob:
         return cls(cfg=cfg, stage=stage, stage_index=int(config["stage-index"]),
                    server_round=int(config["server-round"]), round_in_stage=int(config["round-in-stage"]),
                    proximal_mu=float(config.get("proximal-mu", 0.0)), hospital=hospital,
-                   rank=_hospital_rank(context, cfg))
+                   rank=_hospital_rank(context, cfg.adapter))
 
     def model(self, incoming: ArrayRecord) -> tuple[LoadedModel, dict[str, torch.Tensor]]:
         """The process's shared model at this hospital's rank, holding the adapter that came with the message;
@@ -158,41 +160,41 @@ def _run_setup(msg: Message, context: Context) -> tuple[Hospital, RunConfig]:
     key = (context.run_id, context.node_id)
     if key not in _RUNS or _RUNS[key][0] != received:
         cfg = RunConfig.from_flat(received[0])
-        hospital = Hospital.from_context(context, cfg)
+        hospital = Hospital.from_context(context, cfg.data, cfg.dp)
         # PolicyRefused: logged, and the round's error; nothing is kept, so the next message is checked again.
         _RUNS[key] = (received, hospital, hospital.policy.enforce(cfg, hospital.hospital_id))
     return _RUNS[key][1], _RUNS[key][2]
 
 
-def _hospital_rank(context: Context, cfg: RunConfig) -> int:
+def _hospital_rank(context: Context, adapter: AdapterSection) -> int:
     """This hospital's LoRA rank: node config 'adapter-rank', else adapter.hospital-ranks by partition."""
     node = context.node_config
-    ranks = lowrank.hospital_ranks(cfg.adapter)
+    ranks = lowrank.hospital_ranks(adapter)
     if "adapter-rank" in node:
         rank = int(node["adapter-rank"])
     elif "partition-id" in node and int(node["partition-id"]) < len(ranks):
         rank = ranks[int(node["partition-id"])]
     else:
-        return cfg.adapter.rank
-    if not 1 <= rank <= cfg.adapter.rank:
-        raise ConfigError(f"node config 'adapter-rank' is {rank}; it must be in 1..adapter.rank={cfg.adapter.rank}")
+        return adapter.rank
+    if not 1 <= rank <= adapter.rank:
+        raise ConfigError(f"node config 'adapter-rank' is {rank}; it must be in 1..adapter.rank={adapter.rank}")
     return rank
 
 
 @functools.lru_cache(maxsize=8)
 def _prepared(cfg: RunConfig, hospital: Hospital, tokenizer) -> PreparedData:
     """Each hospital's data is prepared once per process (and cached on disk across processes)."""
-    return prepare_hospital_data(hospital.data_dir, cfg, deidentifier=_deidentifier(cfg, hospital),
+    return prepare_hospital_data(hospital.data_dir, cfg, deidentifier=_deidentifier(cfg.deid, hospital),
                                  count_tokens=lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]))
 
 
-def _deidentifier(cfg: RunConfig, hospital: Hospital):
-    if not cfg.deid.enabled:
+def _deidentifier(deid: DeidSection, hospital: Hospital):
+    if not deid.enabled:
         return None
     from privacy.deid import Deidentifier  # heavy (spaCy): imported only when de-identification is on
 
     secret = hospital.secret_file.read_bytes().strip() if hospital.secret_file else None
-    return Deidentifier.from_config(cfg.deid, secret=secret)
+    return Deidentifier.from_config(deid, secret=secret)
 
 
 @functools.lru_cache(maxsize=16)

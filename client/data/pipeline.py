@@ -22,7 +22,7 @@ from client.data.errors import BadInputPolicy, DataError, Location
 from client.data.loaders import load_hospital
 from client.data.quality import QualityFilter
 from client.data.texts import RECORD_LISTS, count, filter_stage, map_stage
-from common.config import RunConfig
+from common.config import DataSection, DeidSection, RunConfig
 from common.records import Note, StageData
 from common.stage_kinds import record_kinds
 
@@ -63,7 +63,7 @@ def prepare_hospital_data(data_dir: Path, cfg: RunConfig, deidentifier: Deidenti
                         "deid.enabled is true but no de-identifier was given; refusing to use raw text")
     if not data_dir.is_dir():
         raise DataError(Location(str(data_dir)), "missing-folder", "the hospital data folder does not exist")
-    cache = DatasetCache(cache_folder(data_dir, cfg))
+    cache = DatasetCache(cache_folder(data_dir, cfg.data))
     deid_key = digest(FORMAT_VERSION, inputs_digest(data_dir), cfg.data.bad_records, cfg.data.max_record_bytes,
                       dataclasses.asdict(cfg.deid), _fingerprint(deidentifier) if cfg.deid.enabled else None)
     index = ContaminationIndex.build(eval_sets, cfg.data.contamination_ngram) \
@@ -75,8 +75,8 @@ def prepare_hospital_data(data_dir: Path, cfg: RunConfig, deidentifier: Deidenti
         card.cache_hit = True
     else:
         data, card = _cached_or(cache if cfg.data.cache else None, deid_key,
-                                lambda: _load_and_deidentify(data_dir, cfg, deidentifier))
-        data = _clean(data, cfg, index, card)
+                                lambda: _load_and_deidentify(data_dir, cfg.data, cfg.deid, deidentifier))
+        data = _clean(data, cfg.data, index, card)
         train, heldout = split(data, cfg.data.eval_fraction, cfg.run.seed)
         card.split = {kind: {"train": len(getattr(train, kind)), "heldout": len(getattr(heldout, kind))}
                       for kind in RECORD_LISTS}
@@ -101,30 +101,30 @@ def _cached_or(cache: DatasetCache | None, key: str,
     return data, card
 
 
-def _load_and_deidentify(data_dir: Path, cfg: RunConfig, deidentifier: Deidentifier | None
+def _load_and_deidentify(data_dir: Path, settings: DataSection, deid: DeidSection, deidentifier: Deidentifier | None
                          ) -> tuple[StageData, DataCard]:
     card = DataCard()
-    policy = BadInputPolicy(cfg.data.bad_records)
-    loaded = load_hospital(data_dir, policy, cfg.data.max_record_bytes)
+    policy = BadInputPolicy(settings.bad_records)
+    loaded = load_hospital(data_dir, policy, settings.max_record_bytes)
     card.files = dict(loaded.files)
     card.bad_input = dict(policy.skipped)
     data = loaded.data
     _record(card, "load", data, data, {})
-    if cfg.deid.enabled:
-        data = deidentify(data, deidentifier, loaded.identities, card, cfg.deid.max_residual_rate)
+    if deid.enabled:
+        data = deidentify(data, deidentifier, loaded.identities, card, deid.max_residual_rate)
     return data, card
 
 
-def _clean(data: StageData, cfg: RunConfig, index: ContaminationIndex | None, card: DataCard) -> StageData:
-    """Quality filter, de-duplication and contamination check, each when switched on."""
-    if cfg.data.quality_filter:
-        quality = QualityFilter(cfg.data.min_chars, cfg.data.max_chars, cfg.data.min_medical_density)
+def _clean(data: StageData, settings: DataSection, index: ContaminationIndex | None, card: DataCard) -> StageData:
+    """Quality filter, de-duplication and contamination check, each when switched on in ``settings``."""
+    if settings.quality_filter:
+        quality = QualityFilter(settings.min_chars, settings.max_chars, settings.min_medical_density)
         cleaned = map_stage(data, quality.clean)
         kept, dropped = filter_stage(cleaned, lambda kind, r: quality.verdict(r))
         _record(card, "quality", data, kept, dropped)
         data = kept
-    if cfg.data.dedup:
-        dedups = {kind: Deduplicator(cfg.data.near_duplicate_threshold) for kind in RECORD_LISTS}
+    if settings.dedup:
+        dedups = {kind: Deduplicator(settings.near_duplicate_threshold) for kind in RECORD_LISTS}
         kept, dropped = filter_stage(data, lambda kind, r: dedups[kind].verdict(r))
         _record(card, "dedup", data, kept, dropped)
         data = kept

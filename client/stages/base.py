@@ -7,7 +7,7 @@ from typing import Protocol
 
 import torch
 
-from common.config import RunConfig
+from common.config import AdapterSection, DPSection, RunConfig
 from common.logs import get_logger
 from common.records import StageData
 from common.stages import Stage
@@ -70,7 +70,7 @@ def objective(kind: str):
     return register
 
 
-def packing(stage: Stage, cfg: RunConfig) -> bool:
+def packing(stage: Stage, dp: DPSection, adapter: AdapterSection) -> bool:
     """Whether ``stage`` packs several records per row: as its ``pack`` option asks, unless the run rules it out.
 
     Under sample-level DP-SGD a row must be one privacy unit (Opacus clips per row), so no packing: with the
@@ -79,9 +79,9 @@ def packing(stage: Stage, cfg: RunConfig) -> bool:
     """
     if not stage.options.pack:
         return False
-    reason = ("sample-level DP (dp.enabled): a row must be one privacy unit" if cfg.dp.enabled else
+    reason = ("sample-level DP (dp.enabled): a row must be one privacy unit" if dp.enabled else
               "prompt tuning: PEFT drops the position ids that keep packed records apart"
-              if cfg.adapter.method == "prompt-tuning" else "")
+              if adapter.method == "prompt-tuning" else "")
     if reason:
         _packing_off(stage.name, reason)
     return not reason

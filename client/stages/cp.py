@@ -30,7 +30,7 @@ class ContinuedPretraining(StageObjective):
 
     @classmethod
     def for_stage(cls, stage: Stage, tokenizer, cfg: RunConfig) -> ContinuedPretraining:
-        return cls(tokenizer, stage.max_seq_len, packing=packing(stage, cfg),
+        return cls(tokenizer, stage.max_seq_len, packing=packing(stage, cfg.dp, cfg.adapter),
                    one_window_per_note=cfg.dp.enabled and cfg.dp.unit == "record")
 
     def windows(self, data: StageData) -> list[tuple[list[int], str]]:

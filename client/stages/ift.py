@@ -36,7 +36,7 @@ class InstructionTuning(StageObjective):
 
     @classmethod
     def for_stage(cls, stage: Stage, tokenizer, cfg: RunConfig) -> InstructionTuning:
-        return cls(tokenizer, stage.max_seq_len, sources=stage.options.data, packing=packing(stage, cfg),
+        return cls(tokenizer, stage.max_seq_len, sources=stage.options.data, packing=packing(stage, cfg.dp, cfg.adapter),
                    answer_labels=cfg.eval.answer_labels)
 
     def examples(self, data: StageData) -> list[Example]:
