@@ -29,7 +29,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from common.config import PARADIGMS, STAGE_NAME, ConfigError, RunConfig
+from common.config import PARADIGMS, STAGE_NAME, ConfigError, RunConfig, ScheduleSection
 from common.stage_kinds import KINDS, kind_of
 
 
@@ -110,11 +110,11 @@ class Schedule:
         raise AssertionError("unreachable")
 
 
-def stage_names(cfg: RunConfig) -> tuple[str, ...]:
+def stage_names(schedule: ScheduleSection) -> tuple[str, ...]:
     """The stage names in order: ``schedule.stages`` when set, else the paradigm's kinds."""
-    if not cfg.schedule.stages.strip():
-        return PARADIGMS[cfg.schedule.paradigm]
-    names = tuple(n.strip() for n in cfg.schedule.stages.split(","))
+    if not schedule.stages.strip():
+        return PARADIGMS[schedule.paradigm]
+    names = tuple(n.strip() for n in schedule.stages.split(","))
     for name in names:
         if not STAGE_NAME.fullmatch(name):
             raise ConfigError(f"config key 'schedule.stages' holds {name!r}; a stage name is lower-case letters, "
@@ -129,7 +129,7 @@ def stage_names(cfg: RunConfig) -> tuple[str, ...]:
 def build_schedule(cfg: RunConfig) -> Schedule:
     """The run's stages: names from ``schedule.stages`` (or the paradigm), settings from ``stage.<name>.*``
     falling back to ``[train]``, ``[strategy]``, ``[align]`` and ``schedule.handoff``."""
-    names = stage_names(cfg)
+    names = stage_names(cfg.schedule)
     for name in sorted({name for name, _ in cfg.stage.by_name} | {name for name, _ in cfg.stage.options}):
         if name not in names:
             raise ConfigError(f"config keys 'stage.{name}.*' name a stage that is not in the schedule "

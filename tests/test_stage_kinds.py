@@ -105,3 +105,15 @@ def test_an_unregistered_kind_is_refused_by_name():
         build_schedule(RunConfig.from_flat({"schedule.stages": "toy"}))
     with pytest.raises(ConfigError, match="'stage.x.kind' is 'toy'"):
         RunConfig.from_flat({"stage.x.kind": "toy"})
+
+
+def test_each_kinds_card_count_is_a_key_of_a_real_data_card(tmp_path):
+    # The coordinator bounds a kind's claimed examples by this data-card count.
+    from client.data import prepare_hospital_data
+    from simulations.synthetic.hospital import generate_hospital
+
+    generate_hospital(tmp_path / "h", 0, seed=0, scale=16)
+    cfg = RunConfig().replace(**{"deid.enabled": False, "data.cache": False})
+    card = prepare_hospital_data(tmp_path / "h", cfg).card.to_metrics()
+    for kind in KINDS.values():
+        assert {kind.card_count.format(split=split) for split in ("train", "heldout")} <= set(card), kind.name
