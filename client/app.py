@@ -28,7 +28,7 @@ from common.config import AdapterSection, ConfigError, DataSection, DeidSection,
 from common.logs import get_logger, hospital_line
 from common.model import LoadedModel, model_loads, shared_adapter_model
 from common.stages import Stage, build_schedule
-from privacy.dp import DPStep, HospitalPrivacy, PlanPhase, count_units
+from privacy.dp import DPStep, HospitalPrivacy, PlanPhase
 from privacy.dp.client_level import client_weight_metric
 from privacy.secagg import secagg_mod
 
@@ -139,11 +139,8 @@ class RoundJob:
 
     def dp_plan(self, loaded: LoadedModel) -> list[PlanPhase]:
         """Every stage of the run at this hospital: what the ε budget must cover."""
-        plan = []
-        for stage in build_schedule(self.cfg).stages:
-            n = count_units(_stage_examples(self.cfg, self.hospital, stage, "train", loaded.tokenizer), self.cfg.dp.unit)
-            plan.append(PlanPhase.of(stage.for_examples(n), n))
-        return plan
+        return [PlanPhase.of(stage, _stage_examples(self.cfg, self.hospital, stage, "train", loaded.tokenizer),
+                             self.cfg.dp.unit) for stage in build_schedule(self.cfg).stages]
 
 
 # (run id, node id) -> (run config and node config as received, the hospital, its policy-bounded run config)

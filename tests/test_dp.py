@@ -162,8 +162,8 @@ def test_budget_exhaustion_refuses_and_says_so(tmp_path):
 def test_the_hospitals_privacy_opens_charges_and_closes_a_round(tmp_path):
     dp = DPSection(enabled=True, target_epsilon=0.0, noise_multiplier=1.5, max_grad_norm=0.5)
     stage = _stage(name="ift", kind="ift", batch_size=4, local_steps=3)
-    plan = [PlanPhase.of(_stage(), 40), PlanPhase.of(stage, 20)]  # the sample rate, once per stage
-    assert [p.sample_rate for p in plan] == [0.1, 0.2] and plan[1].steps == 3
+    plan = [PlanPhase.of(_stage(), _examples(40), "record"), PlanPhase.of(stage, _examples(20), "record")]
+    assert [p.sample_rate for p in plan] == [0.1, 0.2] and plan[1].steps == 3  # the sample rate, once per stage
     state = RecordDict()
     privacy = HospitalPrivacy(dp, run_name="r", data_dir=tmp_path, state=state)
     step = privacy.open_round(7, stage, plan)

@@ -25,7 +25,7 @@ from common.config import DPSection
 from common.stages import Stage
 from privacy.dp.account import STATE_KEY, PrivacyAccount
 from privacy.dp.client_level import clip_update
-from privacy.dp.engine import DPStep, sample_rate
+from privacy.dp.engine import DPStep, count_units, sample_rate
 from privacy.dp.ledger import LedgerEntry, PrivacyLedger
 
 
@@ -38,9 +38,12 @@ class PlanPhase:
     steps: int  # DP-SGD steps over the whole stage
 
     @classmethod
-    def of(cls, stage: Stage, units: int) -> PlanPhase:
-        """``stage`` sized for this hospital (``Stage.for_examples``) over its ``units`` privacy units."""
-        return cls(stage.name, sample_rate(stage.batch_size, units), stage.rounds * stage.local_steps)
+    def of(cls, stage: Stage, examples: list, unit: str) -> PlanPhase:
+        """``stage`` over this hospital's training ``examples``, counted and sized (``Stage.for_examples``)
+        in privacy units (``dp.unit``)."""
+        units = count_units(examples, unit)
+        sized = stage.for_examples(units)
+        return cls(stage.name, sample_rate(sized.batch_size, units), sized.rounds * sized.local_steps)
 
 
 class HospitalPrivacy:
