@@ -129,12 +129,13 @@ class RoundJob:
     def private_round(self, privacy: HospitalPrivacy, loaded: LoadedModel, stage: Stage) -> DPStep | None:
         """This round's DP-SGD steps, admitted against the ε budget (``PrivacyBudgetExhausted`` once spent) and
         the hospital's policy; None without sample-level DP."""
-        step = privacy.open_round(self.server_round, stage, self.dp_plan(loaded)) if self.cfg.dp.enabled else None
-        if step is not None:
-            policy, hospital_id = self.hospital.policy, self.hospital.hospital_id
-            policy.check_noise(step.noise_multiplier, hospital_id)
-            if policy.dp_max_total_epsilon:  # every run's ledger: a new run.name is no fresh budget
-                policy.check_total_epsilon(privacy.other_runs_epsilon(), privacy.epsilon_after_round(), hospital_id)
+        if not self.cfg.dp.enabled:
+            return None
+        step = privacy.open_round(self.server_round, stage, self.dp_plan(loaded))
+        policy, hospital_id = self.hospital.policy, self.hospital.hospital_id
+        policy.check_noise(step.noise_multiplier, hospital_id)
+        if policy.dp_max_total_epsilon:  # every run's ledger: a new run.name is no fresh budget
+            policy.check_total_epsilon(privacy.other_runs_epsilon(), privacy.epsilon_after_round(), hospital_id)
         return step
 
     def dp_plan(self, loaded: LoadedModel) -> list[PlanPhase]:
@@ -151,7 +152,8 @@ def _run_setup(msg: Message, context: Context) -> tuple[Hospital, RunConfig]:
     """This node's hospital and the run configuration its policy admits, parsed and checked once per run.
 
     The coordinator sends the hospital's keys (``common.config.hospital_config``) with every message of a
-    run; they are parsed again only if they (or the node config) ever differ from the first message's.
+    run; they are parsed again only if they (or the node config) ever differ from the first message's. The
+    policy file is read once per run too: a changed policy applies from the next run.
     """
     received = (dict(msg.content["run-config"]), dict(context.node_config))
     key = (context.run_id, context.node_id)

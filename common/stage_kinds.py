@@ -17,7 +17,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from common.config import PREFERENCE_LOSSES, ConfigError, RunConfig, option
+from common.config import PREFERENCE_LOSSES, ConfigError, RunConfig, StageSection, option
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,22 @@ KINDS: dict[str, StageKind] = {}
 
 
 def register_kind(kind: StageKind) -> StageKind:
-    """Add ``kind`` to the registry (a name is registered once)."""
+    """Add ``kind`` to the registry (a name is registered once).
+
+    Its options become ``stage.<name>.<key>`` keys beside the shared ones, so an option may not take a shared
+    setting's name, and one that another kind declares too must be the same field (``PackingOptions``).
+    """
     if kind.name in KINDS:
         raise ValueError(f"stage kind {kind.name!r} is already registered")
+    shared = {f.name for f in dataclasses.fields(StageSection)}
+    for name, f in option_fields(kind).items():
+        if name in shared:
+            raise ValueError(f"stage kind {kind.name!r}: option {name!r} is a setting every stage has")
+        for other in KINDS.values():
+            same = option_fields(other).get(name)
+            if same is not None and (same.type, same.default, dict(same.metadata)) != (f.type, f.default,
+                                                                                       dict(f.metadata)):
+                raise ValueError(f"stage kind {kind.name!r}: option {name!r} differs from kind {other.name!r}'s")
     KINDS[kind.name] = kind
     return kind
 

@@ -98,6 +98,12 @@ def test_a_kinds_options_are_refused_on_other_kinds(toy_kind):
         RunConfig.from_flat({"stage.toy.scale": -1.0})
     with pytest.raises(ValueError, match="already registered"):
         register_kind(dataclasses.replace(toy_kind))
+    # An option may not shadow a shared setting, nor redefine another kind's option.
+    clashing = {"rounds": "a setting every stage has", "beta": "differs from kind 'ha'"}
+    for name, message in clashing.items():
+        options = dataclasses.make_dataclass("Clash", [(name, int, option(1, "x"))], frozen=True)
+        with pytest.raises(ValueError, match=message):
+            register_kind(StageKind("clash", "notes", options, "data.tokens.cp.{split}"))
 
 
 def test_an_unregistered_kind_is_refused_by_name():
