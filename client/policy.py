@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common.config import STAGE_KINDS, ConfigError, RunConfig, _check, option
+from common.config import ConfigError, DataSection, DPSection, RunConfig, _check, option
 from common.logs import get_logger
+from common.stage_kinds import KINDS
 from common.stages import Stage, build_schedule
 
 log = get_logger("policy")
@@ -66,7 +67,7 @@ class HospitalPolicy:
                              "run config's dp.ledger-dir must be empty or this.")
 
     def __post_init__(self) -> None:
-        for key, allowed in (("deid_date_modes", DATE_MODES), ("allowed_stages", STAGE_KINDS)):
+        for key, allowed in (("deid_date_modes", DATE_MODES), ("allowed_stages", tuple(KINDS))):
             bad = [v for v in _items(getattr(self, key)) if v not in allowed]
             if bad or not _items(getattr(self, key)):
                 raise ConfigError(f"policy key '{_key(key)}' must list some of {', '.join(allowed)}")
@@ -103,12 +104,13 @@ class HospitalPolicy:
         return cls.from_mapping(values, f"policy file {path}")
 
     @classmethod
-    def permissive(cls, cfg: RunConfig) -> HospitalPolicy:
-        """A simulated hospital's policy: its folder is chosen by the run config, so the run config owns it."""
+    def permissive(cls, data: DataSection, dp: DPSection) -> HospitalPolicy:
+        """A simulated hospital's policy: its folder is chosen by the run config, so the run config owns it
+        (and where its ``data`` cache and ``dp`` ledger go)."""
         return cls(deid_required=False, deid_max_score_threshold=1.0, deid_max_residual_rate=1.0, deid_spacy_model="",
                    deid_date_modes=",".join(DATE_MODES), dp_max_delta=0.1,
-                   cache_dir=str(Path(cfg.data.cache_dir).expanduser().absolute()) if cfg.data.cache_dir else "",
-                   ledger_dir=str(Path(cfg.dp.ledger_dir).expanduser().absolute()) if cfg.dp.ledger_dir else "")
+                   cache_dir=str(Path(data.cache_dir).expanduser().absolute()) if data.cache_dir else "",
+                   ledger_dir=str(Path(dp.ledger_dir).expanduser().absolute()) if dp.ledger_dir else "")
 
     def refusals(self, cfg: RunConfig) -> list[str]:
         """What in ``cfg`` asks for less than this policy allows (empty: nothing)."""

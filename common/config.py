@@ -20,11 +20,16 @@ from typing import Any
 
 from common.recipes import RECIPES
 
-STAGE_KINDS: tuple[str, ...] = ("cp", "ift", "ha")
-STAGE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
-HANDOFFS: tuple[str, ...] = ("continue", "stack")
 # Flower's strategies by name: server/strategies.py builds them, the config checks names against this.
 STRATEGIES: tuple[str, ...] = ("fedavg", "fedprox", "fedadam", "fedyogi", "fedavgm", "fedmedian", "fedtrimmedavg")
+PARADIGMS: dict[str, tuple[str, ...]] = {  # schedule.paradigm presets: their stages in order
+    "ift": ("ift",),
+    "cp-ift": ("cp", "ift"),
+    "ift-ha": ("ift", "ha"),
+    "cp-ift-ha": ("cp", "ift", "ha"),
+}
+STAGE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+HANDOFFS: tuple[str, ...] = ("continue", "stack")
 PREFERENCE_LOSSES: tuple[str, ...] = ("dpo", "simpo", "orpo")
 
 
@@ -33,14 +38,17 @@ class ConfigError(ValueError):
 
 
 def option(default: Any, doc: str, *, choices: tuple[Any, ...] | None = None,
-           min: float | None = None, max: float | None = None, path_name: bool = False) -> Any:
+           min: float | None = None, max: float | None = None, path_name: bool = False,
+           fallback: str | None = None) -> Any:
     """A documented, bounded config field (``min``/``max`` are inclusive).
 
     ``path_name`` marks a string that becomes one path component (a folder or file name): it must
     be a plain name, so that no configuration value can move files outside their folder.
+    ``fallback`` (stage-kind options, ``common.stage_kinds``): the ``section.key`` whose value a stage
+    that does not set the option takes.
     """
     return field(default=default, metadata={"doc": doc, "choices": choices, "min": min, "max": max,
-                                            "path_name": path_name})
+                                            "path_name": path_name, "fallback": fallback})
 
 
 # One path component: letters, digits, '.', '_' and '-', not starting with '.', so no separator,
@@ -107,7 +115,7 @@ class WireSection:
 @dataclass(frozen=True)
 class ScheduleSection:
     paradigm: str = option("ift", "Stage preset: the ordered stages the federation goes through.",
-                           choices=("ift", "cp-ift", "ift-ha", "cp-ift-ha"))
+                           choices=tuple(PARADIGMS))
     stages: str = option("", "Comma-separated stage names in order; overrides the paradigm when set. A name is a "
                          "kind (cp, ift, ha) or '<kind>-<label>' (e.g. 'ift-curated'); a name may not repeat. "
                          "Each stage takes its settings from stage.<name>.<key>, falling back to [train], "
@@ -155,8 +163,7 @@ class TrainSection:
 
 @dataclass(frozen=True)
 class StrategySection:
-    name: str = option("fedavg", "Flower strategy that aggregates adapter updates.",
-                       choices=STRATEGIES)
+    name: str = option("fedavg", "Flower strategy that aggregates adapter updates.", choices=STRATEGIES)
     min_nodes: int = option(2, "Hospitals that must reply for a round to count.", min=1)
     fraction_train: float = option(1.0, "Fraction of connected hospitals sampled per training round.", min=0.0, max=1.0)
     fraction_evaluate: float = option(1.0, "Fraction of hospitals sampled per evaluation.", min=0.0, max=1.0)
@@ -293,15 +300,14 @@ class SimulationSection:
     scale: int = option(200, "Records of the largest synthetic hospital; the others are smaller.", min=8)
 
 
-def _field(section: type, name: str) -> dataclasses.Field:
-    return next(f for f in dataclasses.fields(section) if f.name == name)
-
-
 @dataclass(frozen=True)
 class StageSection:
-    """Settings of one named stage, ``stage.<name>.<key>``; unset keys fall back to [train]/[strategy]/[align]."""
+    """Settings every stage has, ``stage.<name>.<key>``; unset keys fall back to [train]/[strategy]/[schedule].
 
-    kind: str | None = option(None, "Stage kind; defaults to the name up to its first '-'.", choices=STAGE_KINDS)
+    A stage also takes the options of its kind (``common.stage_kinds``), kept beside it in ``StageOverrides``.
+    """
+
+    kind: str | None = option(None, "Stage kind; defaults to the name up to its first '-'.")
     rounds: int | None = option(None, "Federated rounds of this stage.", min=1)
     local_steps: int | None = option(None, "Optimizer steps per round.", min=1)
     local_epochs: float | None = option(None, "Passes over the local data per round (overrides local-steps).",
@@ -312,44 +318,75 @@ class StageSection:
                                      choices=("constant", "cosine", "linear"))
     warmup_steps: int | None = option(None, "Linear warm-up steps at the start of the stage.", min=0)
     max_seq_len: int | None = option(None, "Longest tokenised sequence (with packing: the row length).", min=16)
-    pack: bool | None = option(None, "CP and IFT: pack several records per row (see train.pack).")
     strategy: str | None = option(None, "Aggregation strategy of this stage (its hyperparameters from [strategy]).",
                                   choices=STRATEGIES)
-    data: str | None = option(None, "IFT only: comma-separated file-name patterns (fnmatch) of the instruction "
-                              "sources this stage trains on, e.g. 'dialogues*'; '*' is all.")
     handoff: str | None = option(None, "Hand-off into this stage (see schedule.handoff).", choices=HANDOFFS)
-    loss: str | None = option(None, "HA only: preference loss (see align.loss).", choices=PREFERENCE_LOSSES)
-    beta: float | None = option(None, "HA only: see align.beta.", min=0.0)
 
 
 @dataclass(frozen=True)
 class StageOverrides:
-    """All ``stage.<name>.<key>`` entries of the run config, by stage name (hashable, like the sections)."""
+    """All ``stage.<name>.<key>`` entries of the run config, by stage name (hashable, like the sections):
+    the shared settings as a ``StageSection``, the kind's options as (key, value) pairs."""
 
     by_name: tuple[tuple[str, StageSection], ...] = ()
+    options: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
 
     def get(self, name: str) -> StageSection:
         return dict(self.by_name).get(name, StageSection())
 
+    def options_of(self, name: str) -> dict[str, Any]:
+        """The kind options stage ``name`` sets, by field name."""
+        return dict(dict(self.options).get(name, ()))
+
     @classmethod
     def from_flat(cls, flat: Mapping[str, Any]) -> StageOverrides:
-        fields = {f.name: f for f in dataclasses.fields(StageSection)}
+        shared, kind_options = {f.name: f for f in dataclasses.fields(StageSection)}, _kind_option_fields()
         values: dict[str, dict[str, Any]] = {}
+        options: dict[str, dict[str, Any]] = {}
         for key, value in flat.items():
             _, name, attr = (key.split(".") + ["", ""])[:3]
             if not STAGE_NAME.fullmatch(name) or key.count(".") != 2:
                 raise ConfigError(f"config key '{key}' must read stage.<name>.<key> with a stage name of lower-case "
                                   "letters, digits, '-' and '_'")
-            if attr.replace("-", "_") not in fields:
-                allowed = ", ".join(f.replace("_", "-") for f in fields)
+            attr = attr.replace("-", "_")
+            if attr in shared:
+                values.setdefault(name, {})[attr] = _check(key, value, shared[attr], StageSection)
+            elif attr in kind_options:
+                f, owner = kind_options[attr]
+                options.setdefault(name, {})[attr] = _check(key, value, f, owner)
+            else:
+                allowed = ", ".join(f.replace("_", "-") for f in [*shared, *kind_options])
                 raise ConfigError(f"unknown config key '{key}'; allowed per stage: {allowed}")
-            f = fields[attr.replace("-", "_")]
-            values.setdefault(name, {})[f.name] = _check(key, value, f, StageSection)
-        return cls(tuple(sorted((name, StageSection(**v)) for name, v in values.items())))
+        kinds = _stage_kind_names()
+        for name, v in values.items():
+            if v.get("kind") not in (None, *kinds):
+                raise ConfigError(f"config key 'stage.{name}.kind' is {v['kind']!r}; allowed values: {', '.join(kinds)}")
+        return cls(tuple(sorted((name, StageSection(**v)) for name, v in values.items())),
+                   tuple(sorted((name, tuple(sorted(v.items()))) for name, v in options.items())))
 
     def to_flat(self) -> dict[str, Any]:
         return {f"stage.{name}.{k.replace('_', '-')}": v for name, section in self.by_name
-                for k, v in dataclasses.asdict(section).items() if v is not None}
+                for k, v in dataclasses.asdict(section).items() if v is not None} \
+            | {f"stage.{name}.{k.replace('_', '-')}": v for name, pairs in self.options for k, v in pairs}
+
+
+# The stage kinds declare their options with ``option`` from this module, so they are imported when
+# used rather than at the top (``common.stage_kinds`` imports this module).
+def _stage_kind_names() -> tuple[str, ...]:
+    from common.stage_kinds import KINDS
+
+    return tuple(KINDS)
+
+
+def _kind_option_fields() -> dict[str, tuple[dataclasses.Field, type]]:
+    """Every stage kind's option fields by name, with the options class that declares each (first kind wins)."""
+    from common.stage_kinds import KINDS
+
+    fields: dict[str, tuple[dataclasses.Field, type]] = {}
+    for kind in KINDS.values():
+        for f in dataclasses.fields(kind.options):
+            fields.setdefault(f.name, (f, kind.options))
+    return fields
 
 
 @dataclass(frozen=True)
@@ -426,6 +463,19 @@ class RunConfig:
         return RunConfig.from_flat({**self.to_flat(), **overrides})
 
 
+# What a hospital reads of the run configuration (client/, the privacy code it runs, and the schedule it
+# rebuilds): whole sections, and single keys of the coordinator's. schedule.recipe stays behind: its
+# settings are already in the values sent.
+HOSPITAL_SECTIONS = ("run", "model", "adapter", "wire", "schedule", "align", "train", "data", "deid", "dp", "stage")
+HOSPITAL_KEYS = ("strategy.name", "strategy.weighting", "eval.answer-labels")
+
+
+def hospital_config(cfg: RunConfig) -> dict[str, Any]:
+    """The flat keys of ``cfg`` a hospital uses: all that the coordinator sends it with each message."""
+    return {key: value for key, value in cfg.to_flat().items()
+            if (key.partition(".")[0] in HOSPITAL_SECTIONS or key in HOSPITAL_KEYS) and key != "schedule.recipe"}
+
+
 def _section_types() -> dict[str, type]:
     """The fixed sections; ``stage`` is keyed by stage name and parsed by ``StageOverrides``."""
     hints = typing.get_type_hints(RunConfig)
@@ -477,8 +527,10 @@ def reference_markdown() -> str:
             if meta.get("min") is not None or meta.get("max") is not None:
                 allowed = f"{meta.get('min', '')} … {meta.get('max') if meta.get('max') is not None else ''}"
             lines.append(f"| `{section}.{f.name.replace('_', '-')}` | `{f.default}` | {allowed} | {meta['doc']} |")
-    for f in dataclasses.fields(StageSection):
-        allowed = ", ".join(map(str, f.metadata["choices"])) if f.metadata.get("choices") else ""
+    kinds = {"kind": {"choices": _stage_kind_names()}}
+    for f in [*dataclasses.fields(StageSection), *(f for f, _ in _kind_option_fields().values())]:
+        choices = kinds.get(f.name, f.metadata)["choices"]
+        allowed = ", ".join(map(str, choices)) if choices else ""
         lines.append(f"| `stage.<name>.{f.name.replace('_', '-')}` | (fallback) | {allowed} | {f.metadata['doc']} |")
     return "\n".join(lines)
 

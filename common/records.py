@@ -1,12 +1,14 @@
-"""The record types that hospital data is turned into, one per training stage.
+"""The record types that hospital data is turned into; each stage kind trains on one list of them
+(``common.stage_kinds``).
 
-Every loader, cleaner and generator produces these; every trainer consumes them.
-They hold text only inside a hospital: nothing here is ever sent over the wire.
+Every loader, cleaner and generator produces these; every trainer consumes them. Each record gives
+its texts (``texts``) and a copy with them rewritten (``with_texts``), so every data step handles
+every record type alike. They hold text only inside a hospital: nothing here is ever sent over the wire.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Role = Literal["system", "user", "assistant"]
@@ -20,6 +22,12 @@ class Note:
     patient_id: str
     date: str
     text: str
+
+    def texts(self) -> list[str]:
+        return [self.text]
+
+    def with_texts(self, texts: list[str]) -> Note:
+        return replace(self, text=texts[0])
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,12 @@ class Conversation:
         prompt = f"{instruction}\n\n{input}" if input else instruction
         return cls((Message("user", prompt), Message("assistant", output)), source, patient_id)
 
+    def texts(self) -> list[str]:
+        return [m.content for m in self.messages]
+
+    def with_texts(self, texts: list[str]) -> Conversation:
+        return replace(self, messages=tuple(Message(m.role, t) for m, t in zip(self.messages, texts)))
+
 
 @dataclass(frozen=True)
 class PreferencePair:
@@ -56,10 +70,17 @@ class PreferencePair:
     rejected: str
     patient_id: str = ""  # optional, as for Conversation
 
+    def texts(self) -> list[str]:
+        return [self.prompt, self.chosen, self.rejected]
+
+    def with_texts(self, texts: list[str]) -> PreferencePair:
+        prompt, chosen, rejected = texts
+        return replace(self, prompt=prompt, chosen=chosen, rejected=rejected)
+
 
 @dataclass
 class StageData:
-    """A hospital's processed data for every stage kind, split into train and held-out parts."""
+    """A hospital's processed data: one list per record type, each the records of the stage kinds that read it."""
 
     notes: list[Note] = field(default_factory=list)
     conversations: list[Conversation] = field(default_factory=list)

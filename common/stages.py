@@ -1,13 +1,14 @@
 """Training stages and the schedule the coordinator drives them in.
 
-A stage is one block of federated rounds with one objective: continued pretraining (``cp``) on
-de-identified notes, instruction fine-tuning (``ift``) on conversations, or human alignment (``ha``)
-on preference pairs. A paradigm is an ordered list of stages; the server walks it round by round and
+A stage is one block of federated rounds with one objective, its kind (``common.stage_kinds``):
+continued pretraining (``cp``) on de-identified notes, instruction fine-tuning (``ift``) on
+conversations, or human alignment (``ha``) on preference pairs. A paradigm is an ordered list of stages; the server walks it round by round and
 tells every hospital which stage (and its hyperparameters) the round belongs to.
 
 A schedule is ``schedule.stages`` (e.g. ``"cp,ift,ift-curated,ha"``; a kind may repeat under a label)
 or, when that is empty, the ``schedule.paradigm`` preset. Each stage reads ``stage.<name>.<key>`` and
-falls back to ``[train]``, ``[strategy]`` and ``[align]``; ``schedule.recipe`` names a preset of all of it.
+falls back to ``[train]``, ``[strategy]`` and (for its kind's options) ``[train]`` or ``[align]``;
+``schedule.recipe`` names a preset of all of it.
 
 Hand-off between stages (``schedule.handoff`` or ``stage.<name>.handoff``):
 
@@ -26,18 +27,10 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from common.config import STAGE_KINDS, STAGE_NAME, ConfigError, RunConfig
-
-StageKind = Literal["cp", "ift", "ha"]
-
-PARADIGMS: dict[str, tuple[StageKind, ...]] = {
-    "ift": ("ift",),
-    "cp-ift": ("cp", "ift"),
-    "ift-ha": ("ift", "ha"),
-    "cp-ift-ha": ("cp", "ift", "ha"),
-}
+from common.config import PARADIGMS, STAGE_NAME, ConfigError, RunConfig, ScheduleSection
+from common.stage_kinds import KINDS, kind_of
 
 
 @dataclass(frozen=True)
@@ -45,7 +38,7 @@ class Stage:
     """One stage of the schedule, with everything a hospital needs to train it."""
 
     name: str
-    kind: StageKind
+    kind: str  # a registered stage kind (common.stage_kinds)
     rounds: int
     local_steps: int
     batch_size: int
@@ -55,27 +48,29 @@ class Stage:
     max_seq_len: int
     local_epochs: float = 0.0  # > 0: local steps follow from each hospital's own data size
     strategy: str = "fedavg"
-    data: str = "*"  # IFT: fnmatch patterns of the instruction source files trained on
     handoff: str = "continue"  # into this stage: keep training the adapter, or stack a fresh one on it
-    loss: str = "dpo"  # HA: preference loss
-    beta: float = 0.1  # HA: see align.beta
-    pack: bool = True  # CP and IFT: several records per row (off under DP and prompt tuning)
+    options: Any = None  # the kind's options dataclass (common.stage_kinds); None: its defaults
+
+    def __post_init__(self) -> None:
+        if self.options is None:
+            object.__setattr__(self, "options", kind_of(self.kind).options())
 
     def to_config(self) -> dict[str, Any]:
-        """Flat ``stage.*`` entries for the ConfigRecord of a round's messages."""
-        return {f"stage.{k.replace('_', '-')}": v for k, v in dataclasses.asdict(self).items()}
+        """Flat ``stage.*`` entries for the ConfigRecord of a round's messages (the kind's options among them)."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "options"}
+        return {f"stage.{k.replace('_', '-')}": v for k, v in (values | dataclasses.asdict(self.options)).items()}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Stage:
-        values = {}
-        for f in dataclasses.fields(cls):
-            key = f"stage.{f.name.replace('_', '-')}"
+        def read(name: str) -> Any:
+            key = f"stage.{name.replace('_', '-')}"
             if key not in config:
                 raise ConfigError(f"round message lacks '{key}'")
-            values[f.name] = config[key]
-        if values["kind"] not in STAGE_KINDS:
-            raise ConfigError(f"stage kind {values['kind']!r}; allowed: {', '.join(STAGE_KINDS)}")
-        return cls(**values)
+            return config[key]
+
+        values = {f.name: read(f.name) for f in dataclasses.fields(cls) if f.name != "options"}
+        options = kind_of(values["kind"]).options
+        return cls(**values, options=options(**{f.name: read(f.name) for f in dataclasses.fields(options)}))
 
     def for_examples(self, count: int) -> Stage:
         """This stage with ``local_steps`` fixed for a hospital holding ``count`` examples (local epochs)."""
@@ -115,11 +110,11 @@ class Schedule:
         raise AssertionError("unreachable")
 
 
-def stage_names(cfg: RunConfig) -> tuple[str, ...]:
+def stage_names(schedule: ScheduleSection) -> tuple[str, ...]:
     """The stage names in order: ``schedule.stages`` when set, else the paradigm's kinds."""
-    if not cfg.schedule.stages.strip():
-        return PARADIGMS[cfg.schedule.paradigm]
-    names = tuple(n.strip() for n in cfg.schedule.stages.split(","))
+    if not schedule.stages.strip():
+        return PARADIGMS[schedule.paradigm]
+    names = tuple(n.strip() for n in schedule.stages.split(","))
     for name in names:
         if not STAGE_NAME.fullmatch(name):
             raise ConfigError(f"config key 'schedule.stages' holds {name!r}; a stage name is lower-case letters, "
@@ -134,8 +129,8 @@ def stage_names(cfg: RunConfig) -> tuple[str, ...]:
 def build_schedule(cfg: RunConfig) -> Schedule:
     """The run's stages: names from ``schedule.stages`` (or the paradigm), settings from ``stage.<name>.*``
     falling back to ``[train]``, ``[strategy]``, ``[align]`` and ``schedule.handoff``."""
-    names = stage_names(cfg)
-    for name, _ in cfg.stage.by_name:
+    names = stage_names(cfg.schedule)
+    for name in sorted({name for name, _ in cfg.stage.by_name} | {name for name, _ in cfg.stage.options}):
         if name not in names:
             raise ConfigError(f"config keys 'stage.{name}.*' name a stage that is not in the schedule "
                               f"({', '.join(names)})")
@@ -153,23 +148,18 @@ def _stage(cfg: RunConfig, name: str, *, first: bool) -> Stage:
         return fallback if value is None else value
 
     kind = pick(o.kind, name.split("-")[0])
-    if kind not in STAGE_KINDS:
+    if kind not in KINDS:
         raise ConfigError(f"stage '{name}' has no kind: name it <kind>-<label> with kind one of "
-                          f"{', '.join(STAGE_KINDS)}, or set 'stage.{name}.kind'")
-    for key, value, only in (("data", o.data, "ift"), ("loss", o.loss, "ha"), ("beta", o.beta, "ha")):
-        if value is not None and kind != only:
-            raise ConfigError(f"config key 'stage.{name}.{key}' applies to {only} stages; '{name}' is a {kind} stage")
-    if o.pack is not None and kind == "ha":
-        raise ConfigError(f"config key 'stage.{name}.pack' applies to cp and ift stages; '{name}' is an ha stage")
+                          f"{', '.join(KINDS)}, or set 'stage.{name}.kind'")
     return Stage(
         name=name, kind=kind, rounds=pick(o.rounds, t.rounds), local_steps=pick(o.local_steps, t.local_steps),
         local_epochs=pick(o.local_epochs, t.local_epochs), batch_size=pick(o.batch_size, t.batch_size),
         learning_rate=pick(o.learning_rate, t.learning_rate), lr_schedule=pick(o.lr_schedule, t.lr_schedule),
         warmup_steps=pick(o.warmup_steps, t.warmup_steps), max_seq_len=pick(o.max_seq_len, t.max_seq_len),
-        strategy=pick(o.strategy, cfg.strategy.name), data=pick(o.data, "*"),
+        strategy=pick(o.strategy, cfg.strategy.name),
         # The first stage starts the first adapter: there is nothing beneath it to stack on.
         handoff="continue" if first else pick(o.handoff, cfg.schedule.handoff),
-        loss=pick(o.loss, cfg.align.loss), beta=pick(o.beta, cfg.align.beta), pack=pick(o.pack, t.pack),
+        options=KINDS[kind].resolve(name, cfg.stage.options_of(name), cfg),
     )
 
 

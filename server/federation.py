@@ -19,7 +19,7 @@ from flwr.app import ConfigRecord, Message, MetricRecord, RecordDict
 from flwr.serverapp import Grid
 
 from common import wire
-from common.config import RunConfig
+from common.config import RunConfig, hospital_config
 from common.evaluation.federated import aggregate_answer_scores
 from common.exchange import AdapterExchange, from_arrayrecord, to_arrayrecord
 from common.logs import RoundConsole, get_logger, log_node_event
@@ -198,7 +198,7 @@ class Federation:
 
     def _hospital_config(self) -> ConfigRecord:
         """The run configuration every message carries to the hospitals (``run-config``)."""
-        return ConfigRecord(self.cfg.to_flat())
+        return ConfigRecord(hospital_config(self.cfg))
 
     def _reject(self, record: RoundRecord, node: int, phase: str, reason: str) -> None:
         """Leave one node's reply out of the round: recorded, and one console line that names the node."""

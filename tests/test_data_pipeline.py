@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,3 +104,10 @@ def test_changed_input_misses_the_cache(tmp_path):
     again = prepare_hospital_data(folder, cfg)
     assert not again.card.cache_hit
     assert (folder / ".medfed-cache").is_dir()
+
+
+def test_ehr_deny_lists_fail_closed_when_the_deidentifier_cannot_be_imported(hospital, tmp_path, monkeypatch):
+    # Without privacy.deid the EHR patients' names would go unmasked: the hospital must stop, not train on.
+    monkeypatch.setitem(sys.modules, "privacy.deid", None)  # makes `from privacy.deid import ...` fail
+    with pytest.raises(ImportError, match="privacy.deid"):
+        prepare_hospital_data(hospital, config(**{"data.cache": False}), FakeDeidentifier())

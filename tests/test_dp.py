@@ -6,6 +6,8 @@ import random
 
 import pytest
 import torch
+from flwr.app import ConfigRecord, RecordDict
+from flwr.supercore.differential_privacy import KEY_CLIPPING_NORM, KEY_NORM_BIT
 from opacus.accountants import RDPAccountant
 
 from client.stages.cp import ContinuedPretraining
@@ -15,8 +17,11 @@ from common.model import build_adapter_model
 from common.stages import Stage
 from common.tokens import Example, causal_lm_loss, causal_lm_per_sample_loss
 from privacy.dp import (
+    STATE_KEY,
     DPStep,
+    HospitalPrivacy,
     LedgerEntry,
+    PlanPhase,
     PrivacyAccount,
     PrivacyBudgetExhausted,
     PrivacyLedger,
@@ -64,7 +69,7 @@ def _objective(loaded):
 def test_adapter_weights_change_under_dp(tiny_model_dir):
     loaded = _model(tiny_model_dir)
     # Noise is off, so any change comes from the clipped per-example gradients: every LoRA tensor moves.
-    _, frozen = _dp_round(loaded, 16, 3, DPStep(noise_multiplier=0.0, max_grad_norm=1.0, batch_size=4))
+    _, frozen = _dp_round(loaded, 16, 3, DPStep(noise_multiplier=0.0, max_grad_norm=1.0, sample_rate=4 / 16))
     assert not frozen, f"adapter tensors left frozen under DP: {frozen[:3]}"
     # And Opacus' hooks are gone: the shared model trains normally afterwards.
     assert not any(hasattr(p, "grad_sample") and p.grad_sample is not None for p in loaded.model.parameters())
@@ -78,7 +83,7 @@ def test_zero_noise_huge_clip_matches_plain_training(tiny_model_dir):
     train_round(plain.model, _objective(plain), examples, stage, round_in_stage=1, rng=random.Random(0),
                 max_grad_norm=0.0)
     train_round(private.model, _objective(private), examples, stage, round_in_stage=1, rng=random.Random(0),
-                dp=DPStep(noise_multiplier=0.0, max_grad_norm=1e6, batch_size=6))
+                dp=DPStep(noise_multiplier=0.0, max_grad_norm=1e6, sample_rate=1.0))
     a, b = plain.adapter_state(), private.adapter_state()
     for name in a:
         torch.testing.assert_close(a[name], b[name], atol=2e-5, rtol=1e-3)
@@ -88,7 +93,7 @@ def test_dp_with_gradient_checkpointing_matches_without(tiny_model_dir):
     results = []
     for checkpointing in (False, True):
         loaded = _model(tiny_model_dir, gradient_checkpointing=checkpointing)
-        after, frozen = _dp_round(loaded, 8, 2, DPStep(noise_multiplier=0.0, max_grad_norm=1.0, batch_size=4))
+        after, frozen = _dp_round(loaded, 8, 2, DPStep(noise_multiplier=0.0, max_grad_norm=1.0, sample_rate=4 / 8))
         assert not frozen
         results.append(after)
     for name in results[0]:
@@ -99,7 +104,7 @@ def test_dp_over_a_4bit_base_trains_the_adapter_and_leaves_the_base_alone(tiny_m
     loaded = _model(tiny_model_dir, quantization="nf4")
     assert loaded.quantization == "nf4"
     base = {k: v.clone() for k, v in loaded.model.state_dict().items() if "lora_" not in k}
-    after, frozen = _dp_round(loaded, 8, 2, DPStep(noise_multiplier=1.0, max_grad_norm=1.0, batch_size=4))
+    after, frozen = _dp_round(loaded, 8, 2, DPStep(noise_multiplier=1.0, max_grad_norm=1.0, sample_rate=4 / 8))
     assert not frozen, f"adapter tensors left frozen under DP on a 4-bit base: {frozen[:3]}"
     assert all(torch.isfinite(v).all() for v in after.values())
     state = loaded.model.state_dict()
@@ -152,6 +157,29 @@ def test_budget_exhaustion_refuses_and_says_so(tmp_path):
             account.record(entry)
             rounds += 1
     assert rounds >= 1 and account.ledger.epsilon() <= 1.0 + 1e-3
+
+
+def test_the_hospitals_privacy_opens_charges_and_closes_a_round(tmp_path):
+    dp = DPSection(enabled=True, target_epsilon=0.0, noise_multiplier=1.5, max_grad_norm=0.5)
+    stage = _stage(name="ift", kind="ift", batch_size=4, local_steps=3)
+    plan = [PlanPhase.of(_stage(), _examples(40), "record"), PlanPhase.of(stage, _examples(20), "record")]
+    assert [p.sample_rate for p in plan] == [0.1, 0.2] and plan[1].steps == 3  # the sample rate, once per stage
+    state = RecordDict()
+    privacy = HospitalPrivacy(dp, run_name="r", data_dir=tmp_path, state=state)
+    step = privacy.open_round(7, stage, plan)
+    assert step == DPStep(1.5, 0.5, 0.2, "record", dp.max_records_per_patient)  # the ledger's rate is the sampler's
+    update, received = {"w": torch.full((4,), 3.0)}, {"w": torch.zeros(4)}
+    sent, metrics = privacy.close_round(update, received, ConfigRecord({KEY_CLIPPING_NORM: 1.0}))
+    assert metrics["dp-steps"] == 3 and metrics["dp-epsilon"] > 0 and metrics[KEY_NORM_BIT] == 1
+    assert torch.linalg.norm(sent["w"]) == pytest.approx(1.0) and torch.equal(update["w"], torch.full((4,), 3.0))
+    # The ledger is kept in the node's state and in the hospital's file, entry by entry.
+    assert PrivacyLedger.from_record(state[STATE_KEY]).entries == [LedgerEntry(7, "ift", 1.5, 0.2, 3)]
+    assert PrivacyLedger.load(tmp_path / ".medfed-privacy" / "r.json").steps == 3
+    # Without sample-level DP only the coordinator's client-level clipping applies.
+    plain = HospitalPrivacy(DPSection(), run_name="r", data_dir=tmp_path, state=RecordDict())
+    assert plain.open_round(1, stage, plan) is None
+    sent, metrics = plain.close_round(update, received, ConfigRecord())
+    assert metrics == {} and torch.equal(sent["w"], update["w"])
 
 
 def test_resume_restores_the_ledger_from_the_hospitals_file(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from privacy.dp import DPStep, make_private
-from privacy.dp.engine import count_units
+from privacy.dp.engine import count_units, sample_rate
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,10 @@ def _plain_update(objective, examples) -> torch.Tensor:
 
 def test_a_pairs_two_rows_match_plain_training_and_are_clipped_together():
     pairs = [Row((1.0, 0.0, 2.0)), Row((0.0, 3.0, 1.0))]
-    free = _update(Paired(), pairs, DPStep(0.0, 1e6, batch_size=2))
+    free = _update(Paired(), pairs, DPStep(0.0, 1e6, sample_rate=1.0))
     torch.testing.assert_close(free, _plain_update(Paired(), pairs))
     # One pair, a tiny C: the whole pair moves the model by C, not by C per row.
-    moved = _update(Paired(), pairs[:1], DPStep(0.0, 1e-3, batch_size=1))
+    moved = _update(Paired(), pairs[:1], DPStep(0.0, 1e-3, sample_rate=1.0))
     assert moved.norm().item() == pytest.approx(1e-3, rel=1e-4)
 
 
@@ -80,8 +80,8 @@ def test_a_patient_with_many_records_contributes_one_clipped_gradient():
     records = [Row((1.0, 2.0, 0.5), "p1")] * 4 + [Row((0.0, 1.0, 1.0), "p2")]
     assert count_units(records, "patient") == 2 and count_units(records, "record") == 5
     clip = 1e-3
-    record_level = _update(Squared(), records, DPStep(0.0, clip, batch_size=5))
-    patient_level = _update(Squared(), records, DPStep(0.0, clip, batch_size=2, unit="patient"))
+    record_level = _update(Squared(), records, DPStep(0.0, clip, sample_rate=1.0))
+    patient_level = _update(Squared(), records, DPStep(0.0, clip, sample_rate=1.0, unit="patient"))
     # Every unit's gradient is clipped to exactly C: sums of unit directions over the expected units.
     g1 = _plain_update(Squared(), records[:1])
     g2 = _plain_update(Squared(), records[4:])
@@ -94,7 +94,7 @@ def test_records_without_a_patient_stay_their_own_unit_and_the_cap_bounds_a_pati
     records = [Row((1.0, 0.0, 0.0), "p1")] * 5 + [Row((0.0, 1.0, 0.0))] * 2
     assert count_units(records, "patient") == 3
     training = make_private(torch.nn.Linear(3, 1), torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1),
-                            records, DPStep(1.0, 1.0, batch_size=3, unit="patient", max_records_per_unit=2),
+                            records, DPStep(1.0, 1.0, sample_rate=sample_rate(3, 3), unit="patient", max_records_per_unit=2),
                             steps=1, seed=0)
     try:
         assert sorted(len(g) for g in training.groups) == [1, 1, 2]

@@ -12,9 +12,9 @@ from flwr.app import ConfigRecord, Context, Message, RecordDict
 
 from client import app as client_app
 from client.policy import HospitalPolicy, PolicyRefused, reference_markdown
-from common.config import ConfigError, RunConfig
+from common.config import HOSPITAL_SECTIONS, ConfigError, RunConfig, hospital_config
 from common.stages import build_schedule
-from privacy.dp import LedgerEntry, PrivacyAccount
+from privacy.dp import HospitalPrivacy, LedgerEntry, PlanPhase, PrivacyAccount
 
 DEFAULTS = RunConfig()
 STRICT_DP = HospitalPolicy(dp_required=True, dp_max_epsilon=4.0, dp_min_noise_multiplier=0.5, dp_unit="patient")
@@ -93,12 +93,17 @@ def test_a_bad_policy_file_is_an_error_naming_file_and_key(tmp_path, text, match
 def _message(cfg: RunConfig, server_round: int = 1) -> Message:
     stage = build_schedule(cfg).stages[0]
     config = ConfigRecord({**stage.to_config(), "stage-index": 0, "round-in-stage": 1, "server-round": server_round})
-    return Message(RecordDict({"run-config": ConfigRecord(cfg.to_flat()), "config": config}),
+    return Message(RecordDict({"run-config": ConfigRecord(hospital_config(cfg)), "config": config}),
                    dst_node_id=1, message_type="train")
 
 
 def _context(node_config: dict) -> Context:
     return Context(run_id=1, node_id=1, node_config=node_config, state=RecordDict(), run_config={})
+
+
+def _privacy(job: client_app.RoundJob) -> HospitalPrivacy:
+    """The hospital's privacy for one round, in a fresh process (empty context.state)."""
+    return HospitalPrivacy(job.cfg.dp, run_name=job.cfg.run.name, data_dir=job.hospital.data_dir, state=RecordDict())
 
 
 def test_the_clientapp_refuses_a_weakening_message_and_logs_it(tmp_path, caplog, flower_task):
@@ -124,7 +129,7 @@ def test_the_clientapp_refuses_a_weakening_message_and_logs_it(tmp_path, caplog,
 
 def test_a_message_with_resume_false_never_resets_the_privacy_ledger(tmp_path, monkeypatch, flower_task):
     """The coordinator used to wipe a hospital's spent ε by sending run.resume=false in round 1."""
-    monkeypatch.setattr(client_app.RoundJob, "dp_plan", lambda self, loaded: [(0.1, 12)])
+    monkeypatch.setattr(client_app.RoundJob, "dp_plan", lambda self, loaded: [PlanPhase(self.stage.name, 0.1, 12)])
     data = tmp_path / "data"
     node = {"data-dir": str(data)}
     cfg = DEFAULTS.replace(**{"dp.enabled": True, "dp.noise-multiplier": 1.0, "run.resume": False})
@@ -133,10 +138,36 @@ def test_a_message_with_resume_false_never_resets_the_privacy_ledger(tmp_path, m
     spent = account.record(LedgerEntry(1, "ift", 1.0, 0.1, 12))
     # A fresh process (empty context.state), round 1 again, resume=false: the ledger is still there.
     again = client_app.RoundJob.from_message(_message(cfg), _context(node))
-    restored, _, _ = again.privacy_account(_context(node), None, again.stage, 40)
+    privacy = _privacy(again)
+    again.private_round(privacy, None, again.stage)
+    restored = privacy.account
     assert restored.ledger.steps == 12 and math.isclose(restored.ledger.epsilon(), spent)
     assert stat.S_IMODE(account.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(account.path.parent.stat().st_mode) == 0o700
+
+
+def test_a_hospital_gets_only_its_keys_and_parses_them_once_per_run(monkeypatch, flower_task):
+    cfg = RunConfig.from_flat({"deid.enabled": False, "schedule.recipe": "cp-ift", "strategy.aggregation": "exact",
+                               "train.rounds": 2})
+    sent = hospital_config(cfg)
+    assert {"strategy.name", "strategy.weighting", "eval.answer-labels", "train.rounds"} <= set(sent)
+    assert not any(k.startswith(("validation.", "secagg.", "simulation.", "eval.pubmedqa")) for k in sent)
+    assert "strategy.aggregation" not in sent and "schedule.recipe" not in sent and len(sent) < len(cfg.to_flat())
+    parses = []
+    parse = RunConfig.from_flat.__func__
+    monkeypatch.setattr(RunConfig, "from_flat", classmethod(lambda cls, flat: parses.append(1) or parse(cls, flat)))
+    context = _context({"partition-id": 0, "num-partitions": 1})
+    first = client_app.RoundJob.from_message(_message(cfg), context)
+    parsed = len(parses)
+    second = client_app.RoundJob.from_message(_message(cfg, server_round=2), context)
+    assert parsed and len(parses) == parsed and second.cfg is first.cfg and second.server_round == 2
+    # What the hospital reads is what the coordinator runs with.
+    assert all(getattr(first.cfg, s) == getattr(cfg, s) for s in HOSPITAL_SECTIONS if s != "schedule")
+    assert (first.cfg.strategy.name, first.cfg.eval.answer_labels) == (cfg.strategy.name, cfg.eval.answer_labels)
+    assert build_schedule(first.cfg) == build_schedule(cfg)
+    # A changed configuration (another run, or the same run id reused) is parsed afresh.
+    third = client_app.RoundJob.from_message(_message(cfg.replace(**{"train.rounds": 3})), context)
+    assert third.cfg.train.rounds == 3
 
 
 def test_the_deployment_guide_lists_every_policy_key():
@@ -145,7 +176,7 @@ def test_the_deployment_guide_lists_every_policy_key():
 
 
 def test_a_new_run_name_is_no_fresh_budget_under_a_total_cap(tmp_path, monkeypatch, flower_task):
-    monkeypatch.setattr(client_app.RoundJob, "dp_plan", lambda self, loaded: [(0.1, 12)])
+    monkeypatch.setattr(client_app.RoundJob, "dp_plan", lambda self, loaded: [PlanPhase(self.stage.name, 0.1, 12)])
     data, policy_file = tmp_path / "data", tmp_path / "policy.toml"
     node = {"data-dir": str(data), "policy-file": str(policy_file)}
     cfg = DEFAULTS.replace(**{"dp.enabled": True, "dp.noise-multiplier": 1.0, "run.name": "first"})
@@ -153,8 +184,9 @@ def test_a_new_run_name_is_no_fresh_budget_under_a_total_cap(tmp_path, monkeypat
     policy_file.write_text(f"dp-max-total-epsilon = {2 * spent + 0.01}\n")  # room for one more such round
     second = cfg.replace(**{"run.name": "second"})
     job = client_app.RoundJob.from_message(_message(second), _context(node))
-    account, entry, _ = job.privacy_account(_context(node), None, job.stage, 40)
-    account.record(entry)
+    privacy = _privacy(job)
+    job.private_round(privacy, None, job.stage)
+    privacy.close_round({}, {}, ConfigRecord())
     job = client_app.RoundJob.from_message(_message(cfg.replace(**{"run.name": "third"})), _context(node))
     with pytest.raises(PolicyRefused, match=r"ε over all runs would reach .* above the policy's"):
-        job.privacy_account(_context(node), None, job.stage, 40)
+        job.private_round(_privacy(job), None, job.stage)

@@ -51,9 +51,9 @@ def test_stage_settings_fall_back_to_train_strategy_and_align():
         "stage.ift-curated.handoff": "stack", "stage.ha.strategy": "fedavg", "stage.ha.loss": "orpo",
         "stage.ha.local-epochs": 1.5, "align.beta": 0.2})
     ift, curated, ha = build_schedule(cfg).stages
-    assert (ift.learning_rate, ift.data, ift.strategy, ift.handoff) == (1e-3, "*", "fedprox", "continue")
-    assert (curated.kind, curated.learning_rate, curated.data, curated.handoff) == ("ift", 1e-4, "dialogues*", "stack")
-    assert (ha.kind, ha.strategy, ha.loss, ha.beta) == ("ha", "fedavg", "orpo", 0.2)
+    assert (ift.learning_rate, ift.options.data, ift.strategy, ift.handoff) == (1e-3, "*", "fedprox", "continue")
+    assert (curated.kind, curated.learning_rate, curated.options.data, curated.handoff) == ("ift", 1e-4, "dialogues*", "stack")
+    assert (ha.kind, ha.strategy, ha.options.loss, ha.options.beta) == ("ha", "fedavg", "orpo", 0.2)
     assert ha.for_examples(10).local_steps == math.ceil(1.5 * 10 / ha.batch_size)
     assert ift.for_examples(10).local_steps == ift.local_steps
     assert Stage.from_config(ha.to_config()) == ha

@@ -10,7 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from client.stages import _packing_off, stage_objective
+from client.stages import stage_objective
+from client.stages.base import _packing_off
 from client.stages.cp import ContinuedPretraining
 from client.stages.ha import PreferenceAlignment
 from client.stages.ift import InstructionTuning
@@ -178,7 +179,7 @@ def test_held_out_evaluation_loss_equals_the_full_token_mean(lora):
 
 def test_packing_is_on_by_default_and_off_with_a_logged_reason_under_dp(lora, caplog):
     stage = build_schedule(RunConfig()).stages[0]
-    assert stage.pack and stage_objective(stage, lora.tokenizer, RunConfig()).packing
+    assert stage.options.pack and stage_objective(stage, lora.tokenizer, RunConfig()).packing
     unpacked = RunConfig.from_flat({"train.pack": False})
     assert not stage_objective(build_schedule(unpacked).stages[0], lora.tokenizer, unpacked).packing
     _packing_off.cache_clear()

@@ -19,7 +19,7 @@ from pathlib import Path
 from client.data.cache import cache_folder
 from client.data.errors import DataError
 from client.data.pipeline import prepare_hospital_data
-from common.config import ConfigError, RunConfig
+from common.config import ConfigError, DeidSection, RunConfig
 
 
 def _override(text: str) -> tuple[str, object]:
@@ -30,8 +30,8 @@ def _override(text: str) -> tuple[str, object]:
         return key, value  # a bare string such as strict
 
 
-def _deidentifier(cfg: RunConfig, secret_file: str | None):
-    if not cfg.deid.enabled:
+def _deidentifier(deid: DeidSection, secret_file: str | None):
+    if not deid.enabled:
         return None
     try:
         from privacy.deid import Deidentifier  # the Presidio pipeline; loaded only when needed
@@ -42,7 +42,7 @@ def _deidentifier(cfg: RunConfig, secret_file: str | None):
     secret = Path(secret_file).read_bytes().strip() if secret_file else os.environb.get(b"MEDFED_DEID_SECRET")
     if not secret:
         raise SystemExit("de-identification needs a secret: --deid-secret-file or MEDFED_DEID_SECRET (or --no-deid)")
-    return Deidentifier.from_config(cfg.deid, secret)
+    return Deidentifier.from_config(deid, secret)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,12 +64,12 @@ def main(argv: list[str] | None = None) -> int:
         overrides["data.cache"] = False
     try:
         cfg = RunConfig().replace(**overrides)
-        prepared = prepare_hospital_data(args.data_dir, cfg, _deidentifier(cfg, args.deid_secret_file),
+        prepared = prepare_hospital_data(args.data_dir, cfg, _deidentifier(cfg.deid, args.deid_secret_file),
                                          args.eval_set or None)
     except (DataError, ConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    prepared.card.write(cache_folder(args.data_dir, cfg))
+    prepared.card.write(cache_folder(args.data_dir, cfg.data))
     print(prepared.card.to_text(), end="")
     return 0
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from client.data.card import DataCard
 from client.data.layout import input_paths
-from common.config import RunConfig
+from common.config import DataSection
 from common.private_files import private_folder, write_private
 from common.records import Conversation, Message, Note, PreferencePair, StageData
 
@@ -45,8 +45,8 @@ def inputs_digest(data_dir: Path) -> str:
     return h.hexdigest()
 
 
-def cache_folder(data_dir: Path, cfg: RunConfig) -> Path:
-    return Path(cfg.data.cache_dir) if cfg.data.cache_dir else data_dir / ".medfed-cache"
+def cache_folder(data_dir: Path, data: DataSection) -> Path:
+    return Path(data.cache_dir) if data.cache_dir else data_dir / ".medfed-cache"
 
 
 class DatasetCache:

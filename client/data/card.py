@@ -11,9 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from common.private_files import private_folder, write_private
-
-# The stage each record list feeds.
-STAGE_OF = {"notes": "cp", "conversations": "ift", "preferences": "ha"}
+from common.stage_kinds import record_kinds
 
 
 @dataclass
@@ -84,7 +82,7 @@ class DataCard:
             f"{t} {n}" for t, n in sorted(self.identifiers.items())) or "none")
             + f"; residual detections {self.residual_identifiers}", ""]
         lines.append(f"{'stage':<8}{'kind':<15}{'train':>8}{'heldout':>9}{'train tokens':>14}{'heldout tokens':>16}")
-        for kind, stage in STAGE_OF.items():
+        for kind, stage in record_kinds().items():
             split, tokens = self.split.get(kind, {}), self.tokens.get(stage, {})
             lines.append(f"{stage:<8}{kind:<15}{split.get('train', 0):>8}{split.get('heldout', 0):>9}"
                          f"{tokens.get('train', 0):>14}{tokens.get('heldout', 0):>16}")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,17 +15,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from client.data.cache import FORMAT_VERSION, DatasetCache, cache_folder, digest, inputs_digest
-from client.data.card import STAGE_OF, DataCard
+from client.data.card import DataCard
 from client.data.contamination import ContaminationIndex
 from client.data.dedup import Deduplicator
 from client.data.errors import BadInputPolicy, DataError, Location
 from client.data.loaders import load_hospital
 from client.data.quality import QualityFilter
-from client.data.texts import RECORD_LISTS, count, filter_stage, map_stage, texts_of, with_texts
-from common.config import RunConfig
+from client.data.texts import RECORD_LISTS, count, filter_stage, map_stage
+from common.config import DataSection, DeidSection, RunConfig
 from common.records import Note, StageData
-
-log = logging.getLogger(__name__)
+from common.stage_kinds import record_kinds
 
 TokenCounter = Callable[[str], int]
 
@@ -65,7 +63,7 @@ def prepare_hospital_data(data_dir: Path, cfg: RunConfig, deidentifier: Deidenti
                         "deid.enabled is true but no de-identifier was given; refusing to use raw text")
     if not data_dir.is_dir():
         raise DataError(Location(str(data_dir)), "missing-folder", "the hospital data folder does not exist")
-    cache = DatasetCache(cache_folder(data_dir, cfg))
+    cache = DatasetCache(cache_folder(data_dir, cfg.data))
     deid_key = digest(FORMAT_VERSION, inputs_digest(data_dir), cfg.data.bad_records, cfg.data.max_record_bytes,
                       dataclasses.asdict(cfg.deid), _fingerprint(deidentifier) if cfg.deid.enabled else None)
     index = ContaminationIndex.build(eval_sets, cfg.data.contamination_ngram) \
@@ -77,8 +75,8 @@ def prepare_hospital_data(data_dir: Path, cfg: RunConfig, deidentifier: Deidenti
         card.cache_hit = True
     else:
         data, card = _cached_or(cache if cfg.data.cache else None, deid_key,
-                                lambda: _load_and_deidentify(data_dir, cfg, deidentifier))
-        data = _clean(data, cfg, index, card)
+                                lambda: _load_and_deidentify(data_dir, cfg.data, cfg.deid, deidentifier))
+        data = _clean(data, cfg.data, index, card)
         train, heldout = split(data, cfg.data.eval_fraction, cfg.run.seed)
         card.split = {kind: {"train": len(getattr(train, kind)), "heldout": len(getattr(heldout, kind))}
                       for kind in RECORD_LISTS}
@@ -103,30 +101,30 @@ def _cached_or(cache: DatasetCache | None, key: str,
     return data, card
 
 
-def _load_and_deidentify(data_dir: Path, cfg: RunConfig, deidentifier: Deidentifier | None
+def _load_and_deidentify(data_dir: Path, settings: DataSection, deid: DeidSection, deidentifier: Deidentifier | None
                          ) -> tuple[StageData, DataCard]:
     card = DataCard()
-    policy = BadInputPolicy(cfg.data.bad_records)
-    loaded = load_hospital(data_dir, policy, cfg.data.max_record_bytes)
+    policy = BadInputPolicy(settings.bad_records)
+    loaded = load_hospital(data_dir, policy, settings.max_record_bytes)
     card.files = dict(loaded.files)
     card.bad_input = dict(policy.skipped)
     data = loaded.data
     _record(card, "load", data, data, {})
-    if cfg.deid.enabled:
-        data = deidentify(data, deidentifier, loaded.identities, card, cfg.deid.max_residual_rate)
+    if deid.enabled:
+        data = deidentify(data, deidentifier, loaded.identities, card, deid.max_residual_rate)
     return data, card
 
 
-def _clean(data: StageData, cfg: RunConfig, index: ContaminationIndex | None, card: DataCard) -> StageData:
-    """Quality filter, de-duplication and contamination check, each when switched on."""
-    if cfg.data.quality_filter:
-        quality = QualityFilter(cfg.data.min_chars, cfg.data.max_chars, cfg.data.min_medical_density)
+def _clean(data: StageData, settings: DataSection, index: ContaminationIndex | None, card: DataCard) -> StageData:
+    """Quality filter, de-duplication and contamination check, each when switched on in ``settings``."""
+    if settings.quality_filter:
+        quality = QualityFilter(settings.min_chars, settings.max_chars, settings.min_medical_density)
         cleaned = map_stage(data, quality.clean)
         kept, dropped = filter_stage(cleaned, lambda kind, r: quality.verdict(r))
         _record(card, "quality", data, kept, dropped)
         data = kept
-    if cfg.data.dedup:
-        dedups = {kind: Deduplicator(cfg.data.near_duplicate_threshold) for kind in RECORD_LISTS}
+    if settings.dedup:
+        dedups = {kind: Deduplicator(settings.near_duplicate_threshold) for kind in RECORD_LISTS}
         kept, dropped = filter_stage(data, lambda kind, r: dedups[kind].verdict(r))
         _record(card, "dedup", data, kept, dropped)
         data = kept
@@ -155,7 +153,7 @@ def deidentify(data: StageData, deidentifier: Deidentifier, identities: dict[str
     texts, owners, patients = [], [], []
     contexts = _patient_contexts(identities)
     for i, (_, record) in enumerate(records):
-        for text in texts_of(record):
+        for text in record.texts():
             texts.append(text)
             owners.append(i)
             patients.append(contexts.get(record.patient_id) if isinstance(record, Note) else None)
@@ -178,7 +176,7 @@ def deidentify(data: StageData, deidentifier: Deidentifier, identities: dict[str
         check_residual_rate(results, max_residual_rate)
     out = StageData()
     for (kind, record), record_texts in zip(records, new_texts):
-        getattr(out, kind).append(with_texts(record, record_texts))
+        getattr(out, kind).append(record.with_texts(record_texts))
     _record(card, "deid", data, out, {})
     return out
 
@@ -187,11 +185,9 @@ def _patient_contexts(identities: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """``privacy.deid.PatientContext`` per patient id of the EHR patients table (none without that table)."""
     if not identities:
         return {}
-    try:
-        from privacy.deid import PatientContext  # imported late: privacy.deid loads Presidio
-    except ImportError:
-        log.warning("privacy.deid.PatientContext unavailable: EHR patient deny lists are not applied")
-        return {}
+    # Imported late: privacy.deid loads Presidio. No fallback: without the deny lists the patients' names
+    # and addresses from the EHR tables could stay in the text, so an import failure stops the hospital.
+    from privacy.deid import PatientContext
     return {pid: PatientContext(patient_id=pid, **fields) for pid, fields in identities.items()}
 
 
@@ -207,7 +203,7 @@ def split(data: StageData, eval_fraction: float, seed: int) -> tuple[StageData, 
         records = getattr(data, kind)
         groups: dict[str, list] = {}
         for record in records:
-            key = (record.patient_id or record.note_id) if isinstance(record, Note) else "\n".join(texts_of(record))
+            key = (record.patient_id or record.note_id) if isinstance(record, Note) else "\n".join(record.texts())
             groups.setdefault(key, []).append(record)
         ranked = sorted(groups, key=lambda k: hashlib.sha256(f"{seed}\0{k}".encode()).digest())
         n_heldout = round(eval_fraction * len(ranked))
@@ -218,7 +214,8 @@ def split(data: StageData, eval_fraction: float, seed: int) -> tuple[StageData, 
 
 
 def token_counts(train: StageData, heldout: StageData, count_tokens: TokenCounter | None) -> dict[str, dict[str, int]]:
+    """Tokens of each record list per part, under the name of the first stage kind that trains on it."""
     counter = count_tokens or (lambda text: len(text.split()))
-    return {STAGE_OF[kind]: {part: sum(counter(t) for r in getattr(data, kind) for t in texts_of(r))
-                             for part, data in (("train", train), ("heldout", heldout))}
-            for kind in RECORD_LISTS}
+    return {stage: {part: sum(counter(t) for r in getattr(data, kind) for t in r.texts())
+                    for part, data in (("train", train), ("heldout", heldout))}
+            for kind, stage in record_kinds().items()}

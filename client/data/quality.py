@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from client.data.texts import Record, texts_of, with_texts
+from client.data.texts import Record
 
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 # Numeric citation marks "[3]", "[2, 5-7]" and author-year ones "(Smith et al., 2020)".
@@ -63,11 +63,11 @@ class QualityFilter:
     min_medical_density: float
 
     def clean(self, record: Record) -> Record:
-        return with_texts(record, [clean_text(t) for t in texts_of(record)])
+        return record.with_texts([clean_text(t) for t in record.texts()])
 
     def verdict(self, record: Record) -> str | None:
         """Why ``record`` (already cleaned) is dropped, or None to keep it."""
-        texts = texts_of(record)
+        texts = record.texts()
         if any(not t for t in texts):
             return "empty-after-cleaning"
         size = sum(map(len, texts))

@@ -1,36 +1,20 @@
-"""The text inside each record type, read and rewritten uniformly so every step handles all stages alike."""
+"""The record lists of a hospital's data, filtered, rewritten and counted uniformly so every step handles all
+stages alike (each record reads and rewrites its own texts: ``common.records``)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
 
-from common.records import Conversation, Message, Note, PreferencePair, StageData
+from common.records import Conversation, Note, PreferencePair, StageData
 
 Record = Note | Conversation | PreferencePair
-RECORD_LISTS = ("notes", "conversations", "preferences")  # the StageData fields, one per stage
-
-
-def texts_of(record: Record) -> list[str]:
-    if isinstance(record, Note):
-        return [record.text]
-    if isinstance(record, Conversation):
-        return [m.content for m in record.messages]
-    return [record.prompt, record.chosen, record.rejected]
-
-
-def with_texts(record: Record, texts: list[str]) -> Record:
-    if isinstance(record, Note):
-        return replace(record, text=texts[0])
-    if isinstance(record, Conversation):
-        return replace(record, messages=tuple(Message(m.role, t) for m, t in zip(record.messages, texts)))
-    prompt, chosen, rejected = texts
-    return replace(record, prompt=prompt, chosen=chosen, rejected=rejected)
+RECORD_LISTS = tuple(f.name for f in dataclasses.fields(StageData))  # one per record type
 
 
 def joined_text(record: Record) -> str:
-    return "\n".join(texts_of(record))
+    return "\n".join(record.texts())
 
 
 def filter_stage(data: StageData, verdict: Callable[[str, Record], str | None]

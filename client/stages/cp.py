@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import math
 
+from client.stages.base import StageObjective, objective, packing
+from common.config import RunConfig
 from common.records import StageData
+from common.stages import Stage
 from common.tokens import Example, causal_lm_loss, causal_lm_per_sample_loss, pack, pad_examples
 
 
-class ContinuedPretraining:
+@objective("cp")
+class ContinuedPretraining(StageObjective):
     def __init__(self, tokenizer, max_seq_len: int, *, packing: bool = True, one_window_per_note: bool = False) -> None:
         """``one_window_per_note``: keep only each note's first window, so every example is exactly one note
         (what DP-SGD's per-example clipping protects); otherwise a long note yields several windows."""
@@ -23,6 +27,11 @@ class ContinuedPretraining:
         self.max_seq_len = max_seq_len
         self.packing = packing
         self.one_window_per_note = one_window_per_note
+
+    @classmethod
+    def for_stage(cls, stage: Stage, tokenizer, cfg: RunConfig) -> ContinuedPretraining:
+        return cls(tokenizer, stage.max_seq_len, packing=packing(stage, cfg.dp, cfg.adapter),
+                   one_window_per_note=cfg.dp.enabled and cfg.dp.unit == "record")
 
     def windows(self, data: StageData) -> list[tuple[list[int], str]]:
         """Each note (plus end-of-text) cut into windows of at most ``max_seq_len`` tokens, with its patient."""

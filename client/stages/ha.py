@@ -17,8 +17,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from client.stages.base import StageObjective, objective
 from client.stages.ift import InstructionTuning
+from client.stages.reference import with_references
+from common.config import RunConfig
 from common.records import Conversation, StageData
+from common.stages import Stage
 from common.tokens import Example, pad_examples, token_log_probs
 
 
@@ -63,7 +67,8 @@ def orpo_losses(mean_chosen: torch.Tensor, mean_rejected: torch.Tensor, beta: fl
                             (beta * mean_rejected).detach())
 
 
-class PreferenceAlignment:
+@objective("ha")
+class PreferenceAlignment(StageObjective):
     def __init__(self, tokenizer, max_seq_len: int, *, loss: str = "dpo", beta: float = 0.1,
                  simpo_gamma: float = 0.5) -> None:
         self.tokenizer = tokenizer
@@ -71,6 +76,17 @@ class PreferenceAlignment:
         self.loss_name = loss
         self.beta = beta
         self.simpo_gamma = simpo_gamma
+
+    @classmethod
+    def for_stage(cls, stage: Stage, tokenizer, cfg: RunConfig) -> PreferenceAlignment:
+        # HA pairs are never packed: a pair is two rows of its own.
+        return cls(tokenizer, stage.max_seq_len, loss=stage.options.loss, beta=stage.options.beta,
+                   simpo_gamma=cfg.align.simpo_gamma)
+
+    def with_round_state(self, model, examples, state, *, stage_name, round_in_stage, batch_size, hospital_id):
+        """DPO: the pairs with their reference log-probs, scored with the adapter that entered the stage."""
+        return with_references(self, model, examples, state, stage_name=stage_name, round_in_stage=round_in_stage,
+                               batch_size=batch_size, hospital_id=hospital_id)
 
     @property
     def needs_reference(self) -> bool:

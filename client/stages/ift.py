@@ -10,20 +10,34 @@ from __future__ import annotations
 import math
 from fnmatch import fnmatch
 
+from client.stages.base import StageObjective, objective, packing
+from common.config import RunConfig
+from common.evaluation.federated import heldout_scores
 from common.records import Conversation, StageData
+from common.stages import Stage
 from common.tokens import IGNORE, Example, causal_lm_loss, causal_lm_per_sample_loss, pack, pad_examples
 
 
-class InstructionTuning:
-    def __init__(self, tokenizer, max_seq_len: int, *, sources: str = "*", packing: bool = False) -> None:
+@objective("ift")
+class InstructionTuning(StageObjective):
+    def __init__(self, tokenizer, max_seq_len: int, *, sources: str = "*", packing: bool = False,
+                 answer_labels: str = "") -> None:
         """``sources``: comma-separated fnmatch patterns of the source file names whose conversations to use
         (a curated subset for a second IFT stage); ``"*"`` uses all. ``packing``: several conversations per
         row; without it each conversation is a row of its own (what DP-SGD needs, a row being one privacy
-        unit, and what a model that drops position ids, PEFT prompt tuning, can take)."""
+        unit, and what a model that drops position ids, PEFT prompt tuning, can take). ``answer_labels``:
+        held-out answers that start with one of these comma-separated labels are also scored as closed
+        questions (``heldout_metrics``)."""
         self.tokenizer = tokenizer
         self.max_seq_len = max_seq_len
         self.packing = packing
         self.sources = [p.strip() for p in sources.split(",") if p.strip()]
+        self.answer_labels = answer_labels
+
+    @classmethod
+    def for_stage(cls, stage: Stage, tokenizer, cfg: RunConfig) -> InstructionTuning:
+        return cls(tokenizer, stage.max_seq_len, sources=stage.options.data, packing=packing(stage, cfg.dp, cfg.adapter),
+                   answer_labels=cfg.eval.answer_labels)
 
     def examples(self, data: StageData) -> list[Example]:
         """Encoded conversations from the selected sources; one whose replies were all truncated away teaches
@@ -66,3 +80,7 @@ class InstructionTuning:
 
     def eval_metrics(self, model, examples, loss: float, batch_size: int, max_batches: int) -> dict[str, float]:
         return {"perplexity": math.exp(min(loss, 50.0))}  # of the assistant tokens; capped against overflow
+
+    def heldout_metrics(self, model, heldout: StageData, *, max_items: int) -> dict[str, float]:
+        """Closed-answer accuracy where held-out answers are labels (yes/no/maybe), over every source. Scores only."""
+        return heldout_scores(model, self.tokenizer, heldout.conversations, self.answer_labels, max_items=max_items)

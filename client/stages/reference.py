@@ -10,12 +10,15 @@ stage (it was not sampled earlier, or lost its state) scores with the adapter it
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 from flwr.app import Array, ArrayRecord, ConfigRecord, RecordDict
 
-from client.stages.ha import PreferenceAlignment, PreferenceExample
 from common.logs import get_logger
+
+if TYPE_CHECKING:  # the HA objective calls this module
+    from client.stages.ha import PreferenceAlignment, PreferenceExample
 
 log = get_logger("reference")
 

@@ -7,7 +7,7 @@ import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from common.config import RunConfig
+from common.config import ModelSection
 from common.model import load_exported_adapter
 from privacy.audit.canary import Canary, canary_exposures, make_canaries, plant, sequence_losses
 from privacy.audit.membership import auc, calibrated_scores
@@ -28,12 +28,13 @@ class AuditReport:
         return asdict(self)
 
 
-def audit_adapter(cfg: RunConfig, adapter_dir: Path, planted: list[Canary], reference: list[Canary],
-                  members: list[str], non_members: list[str], *, alternatives: int = 100) -> AuditReport:
-    """Audit the adapter exported to ``adapter_dir`` (on ``cfg.model``'s base, full precision)."""
-    model, tokenizer = load_exported_adapter(cfg.model, adapter_dir)
-    planted_exp = canary_exposures(model, tokenizer, planted, alternatives, cfg.run.seed)
-    reference_exp = canary_exposures(model, tokenizer, reference, alternatives, cfg.run.seed + 1)
+def audit_adapter(model_cfg: ModelSection, adapter_dir: Path, planted: list[Canary], reference: list[Canary],
+                  members: list[str], non_members: list[str], *, seed: int, alternatives: int = 100) -> AuditReport:
+    """Audit the adapter exported to ``adapter_dir`` (on ``model_cfg``'s base, full precision); ``seed`` draws
+    the canaries' alternatives."""
+    model, tokenizer = load_exported_adapter(model_cfg, adapter_dir)
+    planted_exp = canary_exposures(model, tokenizer, planted, alternatives, seed)
+    reference_exp = canary_exposures(model, tokenizer, reference, alternatives, seed + 1)
     trained = sequence_losses(model, tokenizer, members + non_members)
     with model.disable_adapter():
         base = sequence_losses(model, tokenizer, members + non_members)

@@ -7,9 +7,7 @@ from pathlib import Path
 
 from common.config import ConfigError, DPSection
 from common.logs import get_logger
-from common.stages import Stage
 from privacy.dp.calibrate import noise_for_budget
-from privacy.dp.engine import DPStep, sample_rate
 from privacy.dp.ledger import LedgerEntry, PrivacyBudgetExhausted, PrivacyLedger
 
 log = get_logger("dp")
@@ -70,17 +68,6 @@ class PrivacyAccount:
                 f"privacy budget spent: ε={self.ledger.epsilon():.3f} of {self.cfg.target_epsilon:g} (δ={self.cfg.delta:g}) "
                 f"after {self.ledger.steps} DP steps; {entry.steps} more steps would reach ε={after:.3f}. "
                 f"This hospital does not train any more in this run.")
-
-    def next_round(self, server_round: int, stage: Stage, num_units: int,
-                   plan: list[tuple[float, int]]) -> tuple[LedgerEntry, DPStep]:
-        """The DP-SGD steps this round may take over ``num_units`` privacy units (examples or patients),
-        admitted against the budget (or ``PrivacyBudgetExhausted``)."""
-        sigma = self.noise_multiplier(plan)
-        entry = LedgerEntry(server_round, stage.name, sigma, sample_rate(stage.batch_size, num_units),
-                            stage.local_steps)
-        self.admit(entry)
-        return entry, DPStep(sigma, self.cfg.max_grad_norm, stage.batch_size, self.cfg.unit,
-                             self.cfg.max_records_per_patient)
 
     def metrics(self) -> dict[str, float | int]:
         """What the hospital reports every round: ε spent so far for the whole run, and how."""

@@ -39,7 +39,7 @@ class DPStep:
 
     noise_multiplier: float  # σ: Gaussian noise std relative to the clipping norm
     max_grad_norm: float  # C: clipping norm of each privacy unit's gradient
-    batch_size: int  # expected (Poisson) batch size in privacy units: sample rate × units
+    sample_rate: float  # Poisson rate of each unit joining a batch: the one the ledger accounts (PlanPhase)
     unit: str = "record"  # 'record': every example alone; 'patient': all of one patient's examples together
     max_records_per_unit: int = 0  # 'patient': at most this many of a patient's examples in a round (0: all)
 
@@ -56,8 +56,9 @@ def count_units(examples: list, unit: str) -> int:
 
 
 def sample_rate(batch_size: int, num_units: int) -> float:
-    """Poisson sample rate of ``batch_size`` expected units out of ``num_units``: the one number the
-    ledger accounts, the plan calibrates σ for, and the sampler draws with, so they cannot disagree."""
+    """Poisson sample rate of ``batch_size`` expected units out of ``num_units``. Computed once per stage, in
+    the hospital's plan (``privacy.dp.hospital.PlanPhase``): the ledger accounts it, σ is calibrated for it
+    and the sampler draws with it, so they cannot disagree."""
     return min(1.0, batch_size / max(1, num_units))
 
 
@@ -76,7 +77,7 @@ class PrivateTraining:
             raise ValueError("DP-SGD needs at least one training example")
         generator = torch.Generator().manual_seed(seed)
         self.groups = _groups(units, step.max_records_per_unit, generator)  # unit -> indices of its examples
-        self.sample_rate = sample_rate(step.batch_size, len(self.groups))
+        self.sample_rate = step.sample_rate
         if getattr(model, "is_activation_checkpointing", False):
             model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": True})
         self.module = GradSampleModule(model, batch_first=True, loss_reduction="mean")

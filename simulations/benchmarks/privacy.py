@@ -49,8 +49,8 @@ def run_mode(name: str, overrides: dict, work: Path, args) -> dict:
                                      count_tokens=lambda t: len(tokenizer(t, add_special_tokens=False)["input_ids"]))
     members = [n.text for n in prepared.train.notes][:args.mia_records]
     non_members = [n.text for n in prepared.heldout.notes][:args.mia_records]
-    report = audit_adapter(cfg, Path(summary["adapter_dir"]), planted, reference, members, non_members,
-                           alternatives=args.alternatives)
+    report = audit_adapter(cfg.model, Path(summary["adapter_dir"]), planted, reference, members, non_members,
+                           seed=cfg.run.seed, alternatives=args.alternatives)
     (run_dir / AUDIT_FILE).write_text(json.dumps(report.to_dict(), indent=2))
     write_report(run_dir)  # the run's own report now shows its audit
     return {"audit": report.to_dict(), "final_eval_loss": summary["eval_loss"][-1],

@@ -106,7 +106,8 @@ def reference_comparison(overrides: dict, *, pairs: int, steps: int) -> dict:
     conversations = prepare_hospital_data(hospital, cfg).train
     objective = stage_objective(stage, loaded.tokenizer, cfg)
     packed = objective.examples(conversations)
-    unpacked = stage_objective(dataclasses.replace(stage, pack=False), loaded.tokenizer, cfg).examples(conversations)
+    unpacked = stage_objective(dataclasses.replace(stage, options=dataclasses.replace(stage.options, pack=False)),
+                               loaded.tokenizer, cfg).examples(conversations)
     rows = full_rows(unpacked, stage.max_seq_len)
     labelled = sum(t != IGNORE for r in rows[1] for t in r) / sum(map(len, rows[1]))
     initial = loaded.adapter_state()
