@@ -97,8 +97,7 @@ class RoundJob:
         # At our own rank, or at the global rank while the coordinator has not yet learnt ours.
         shapes = {k: tuple(a.shape) for k, a in incoming.items()}
         global_spec = spec.at_rank(self.cfg.adapter.rank)
-        wire.validate(incoming, global_spec if shapes == global_spec.shapes != spec.shapes else spec)
-        state = wire.decode(incoming)
+        state = wire.validate(incoming, global_spec if shapes == global_spec.shapes != spec.shapes else spec)
         if shapes != spec.shapes:
             state = lowrank.at_rank(state, self.rank, self.cfg.adapter.alpha)
         loaded.load_adapter_state(state)

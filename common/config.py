@@ -281,7 +281,8 @@ class DPSection:
 @dataclass(frozen=True)
 class SecAggSection:
     enabled: bool = option(False, "Secure aggregation with Flower's SecAgg+: the coordinator learns only the "
-                           "weighted sum of the hospitals' adapters (FedAvg/FedProx only).")
+                           "weighted sum of the hospitals' adapters (mean-based strategies and "
+                           "strategy.aggregation=fedavg only).")
     num_shares: float = option(1.0, "Share of the sampled hospitals each one's key is split among (>= 3 hospitals "
                                "in all).", min=0.0, max=1.0)
     reconstruction_threshold: float = option(0.67, "Share of the shares needed to reconstruct a key (higher: "

@@ -28,6 +28,7 @@ class StageKind:
     records: str  # the ``common.records.StageData`` list it trains on
     options: type  # frozen dataclass of its per-stage options (fields made with ``common.config.option``)
     card_count: str  # the data-card metric that bounds its examples in a split ('{split}': train or heldout)
+    title: str = ""  # what the run report calls it ('instruction tuning'); empty: its name
 
     def resolve(self, stage_name: str, given: dict[str, Any], cfg: RunConfig) -> Any:
         """The options of stage ``stage_name`` of this kind: those ``given`` (``stage.<name>.<key>``), else
@@ -116,6 +117,7 @@ def record_kinds() -> dict[str, str]:
 
 
 # A CP example is a packed window of at least one token, so the split's tokens bound the windows.
-register_kind(StageKind("cp", "notes", ContinuedPretrainingOptions, "data.tokens.cp.{split}"))
-register_kind(StageKind("ift", "conversations", InstructionTuningOptions, "data.split.conversations.{split}"))
-register_kind(StageKind("ha", "preferences", AlignmentOptions, "data.split.preferences.{split}"))
+register_kind(StageKind("cp", "notes", ContinuedPretrainingOptions, "data.tokens.cp.{split}", "continued pretraining"))
+register_kind(StageKind("ift", "conversations", InstructionTuningOptions, "data.split.conversations.{split}",
+                        "instruction tuning"))
+register_kind(StageKind("ha", "preferences", AlignmentOptions, "data.split.preferences.{split}", "alignment"))

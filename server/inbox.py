@@ -13,7 +13,7 @@ A hospital may be broken or hostile, so nothing in its reply is used before ``In
   has no arrays (its adapter is inside the masked sum) and the weight it declared for the sum must be the
   coordinator's; every other check here applies to it alike;
 - example counts: an integer, positive for training, no larger than what the data card the hospital sent
-  when it joined reports for this stage and split (``CARD_COUNTS``), than ``strategy.max-examples`` when set
+  when it joined reports for this stage and split (its kind's ``card_count``), than ``strategy.max-examples`` when set
   (except under weighting 'capped', which caps the weight instead), and for evaluation than the batches it
   was asked to score (``train.eval-batches`` x the stage's batch size);
 - identity: the hospital id is bound to the Flower node id that first sends it; another node claiming a
@@ -40,6 +40,7 @@ from flwr.app import ArrayRecord, ConfigRecord, Error, Message, MetricRecord
 
 from common import wire
 from common.config import PATH_NAME, RunConfig
+from common.stage_kinds import kind_of
 from common.stages import Stage
 
 KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")  # a metric or data-card key: an identifier, not text
@@ -56,8 +57,6 @@ RECORDS: dict[str, dict[str, tuple[type, frozenset[str] | None]]] = {
 REQUIRED = {"train": ("arrays", "metrics", "hospital", "data-card"), "evaluate": ("metrics", "hospital")}
 # The data-card count that bounds a stage's examples in a split (client/data/card.py writes these keys).
 # A CP example is a packed window of at least one token, so the split's tokens bound the windows.
-CARD_COUNTS = {"cp": "data.tokens.cp.{split}", "ift": "data.split.conversations.{split}",
-               "ha": "data.split.preferences.{split}"}
 # An error reply's exception class, in Flower's deployment form "<class 'pkg.Name'>:<'text'>" or a traceback's
 # "pkg.Name: text" line; and the refusals a hospital states on purpose, kept in the coordinator's own words.
 _EXCEPTION = re.compile(r"<class '(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*)'>|^(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*): ", re.M)
@@ -204,7 +203,7 @@ class Inbox:
     def _check_examples(self, examples: int, phase: str, stage: Stage, card: dict | None) -> None:
         split = "train" if phase == "train" else "heldout"
         if card is not None:
-            bound = card.get(CARD_COUNTS[stage.kind].format(split=split), 0)
+            bound = card.get(kind_of(stage.kind).card_count.format(split=split), 0)
             if examples > bound:
                 raise ReplyRefused(f"claims {examples} examples; its data card reports {bound:g} for {stage.kind} "
                                    f"{split}")

@@ -28,6 +28,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from common.jsonfiles import json_records  # noqa: E402
 from common.logs import finite_number  # noqa: E402
+from common.stage_kinds import kind_of, record_kinds  # noqa: E402
 
 # Metrics that are bookkeeping, not results.
 _NOT_PLOTTED = {"num-examples", "stage-index", "quantized-4bit"}
@@ -165,13 +166,9 @@ def _fmt(value: object) -> str:
     return "" if value is None else str(value)
 
 
-# The data pipeline's steps in order (client/data/pipeline.py), the names they have on the page, and the
-# record lists each training stage reads (client/data/card.py STAGE_OF).
+# The data pipeline's steps in order (client/data/pipeline.py) and the names they have on the page.
 _STEPS = (("load", "read"), ("deid", "after de-identification"), ("quality", "after quality filter"),
           ("dedup", "after de-duplication"), ("contamination", "after contamination check"))
-_KINDS = (("notes", "continued pretraining (cp): notes"), ("conversations", "instruction tuning (ift): conversations"),
-          ("preferences", "alignment (ha): preference pairs"))
-_TOKEN_STAGE = {"notes": "cp", "conversations": "ift", "preferences": "ha"}
 
 
 def _cards(run: RunData) -> dict[str, dict[str, float]]:
@@ -193,7 +190,8 @@ def data_funnel(run: RunData) -> str:
     if not cards:
         return "<p>No data cards were received.</p>"
     parts = []
-    for kind, title in _KINDS:
+    for kind, owner in record_kinds().items():  # kind: the record list; owner: the stage kind that trains on it
+        title = f"{kind_of(owner).title or owner} ({owner}): {kind}"
         steps = [(step, name) for step, name in _STEPS if any(f"data.{step}.{kind}.out" in c for c in cards.values())]
         if not steps and not any(f"data.split.{kind}.train" in c for c in cards.values()):
             continue
@@ -209,7 +207,7 @@ def data_funnel(run: RunData) -> str:
                     dropped = {}  # bad input is counted per reason below the funnels
                 cells.append(_cell(card.get(prefix + "out"), dropped))
             train, heldout = card.get(f"data.split.{kind}.train"), card.get(f"data.split.{kind}.heldout")
-            tokens = card.get(f"data.tokens.{_TOKEN_STAGE[kind]}.train")
+            tokens = card.get(f"data.tokens.{owner}.train")
             cells.append(f"<td>{_fmt(None if train is None else int(train))} / "
                          f"{_fmt(None if heldout is None else int(heldout))}</td>")
             cells.append(f"<td>{_fmt(None if tokens is None else int(tokens))}</td>")
