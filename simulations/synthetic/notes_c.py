@@ -82,10 +82,15 @@ HOSPITALS = (("Ridgecrest Memorial Hospital", "RMH"), ("St. Agatha's Medical Cen
              ("Brightwater Heart Institute", "BHI"), ("Holloway University Hospital", "HUH"),
              ("Our Lady of the Pines Hospital", "OLP"), ("Cedar Point Regional Medical Center", "CPRMC"),
              ("Granite Falls Hospital", "GFH"), ("Whitcombe Deaconess Hospital", "WDH"),
-             ("Merriweather Veterans Medical Center", "MVMC"), ("Sandpiper Bay Hospital", "SBH"))
+             ("Merriweather Veterans Medical Center", "MVMC"), ("Sandpiper Bay Hospital", "SBH"),
+             ("Kingsbury Baptist Hospital", "KBH"), ("Fairmount Children's and Women's Hospital", "FCWH"),
+             ("North Shore Heart Pavilion", "NSHP"), ("Ashgrove County Hospital", "ACH"),
+             ("Bellwether General", "BG"), ("Mount Carmel Riverside Hospital", "MCRH"))
 CLINICS = ("Oakhurst Family Health Center", "Northgate Internal Medicine", "Pembrook Diabetes Center",
            "Harbourview Cardiology Associates", "Elm Street Health Center", "Tillman Primary Care",
-           "Fenwick Community Clinic", "Bayberry Medical Group", "Linden Hill Health Center", "Carver Square Clinic")
+           "Fenwick Community Clinic", "Bayberry Medical Group", "Linden Hill Health Center", "Carver Square Clinic",
+           "Eastport Medical Associates", "Hollis Street Urgent Care", "Greenleaf Endocrine Associates",
+           "Southfield Physicians Group", "Riverbend Heart & Vascular")
 REHAB = ("Willowbrook Rehabilitation Center", "Sunnyside Nursing Home", "Pine Hill Skilled Nursing Facility",
          "Meadowlark Manor", "Heritage House Rehab")
 ORGANIZATIONS = ("Harlow Freight", "Merrimack Paper Company", "Kestrel Software", "Eastern Mutual Insurance",
@@ -143,7 +148,10 @@ CONDITIONS = ("type 2 diabetes mellitus", "DM2, poorly controlled", "coronary ar
               "hypothyroidism", "gout", "GERD", "depression", "BPH", "Parkinson's disease", "Graves' disease",
               "Hashimoto's thyroiditis", "Crohn's disease", "Barrett's esophagus", "Alzheimer's dementia",
               "Bell's palsy (resolved)", "Wolff-Parkinson-White s/p ablation", "Cushing's syndrome",
-              "Hodgkin's lymphoma in remission", "mitral regurgitation", "aortic stenosis", "osteoarthritis")
+              "Hodgkin's lymphoma in remission", "mitral regurgitation", "aortic stenosis", "osteoarthritis",
+              "Raynaud's phenomenon", "Dupuytren's contracture", "s/p Nissen fundoplication", "s/p Whipple",
+              "Paget's disease of bone", "Sjogren's syndrome", "Addison's disease", "Meniere's disease",
+              "Brugada pattern on ECG", "Charcot-Marie-Tooth", "Guillain-Barre (2 yrs ago, recovered)")
 EXAM_LINES = ("General: Alert and oriented x3, in no acute distress.", "HEENT: PERRL, EOMI. Oropharynx clear.",
               "Neck: Supple, no JVD, no bruits.", "Lungs: Clear to auscultation bilaterally. No wheezes.",
               "Chest: Bibasilar crackles, L > R.", "CV: RRR, S1 S2 normal, 2/6 systolic ejection murmur at RUSB.",
@@ -167,7 +175,13 @@ HEADINGS_PLAN = ("Continue current regimen.", "Increase Lasix to 80 mg daily; ch
                  "Foot care reviewed. Podiatry follow-up.", "Flu shot given today, left deltoid.",
                  "Check lipid panel, LFTs, TSH.", "Hold metformin 48 h after contrast.",
                  "CHADS2-VASc 4; continue anticoagulation.", "Framingham risk score reviewed with patient.",
-                 "Apply Glasgow-Blatchford score if GI bleeding recurs.", "Foley to be removed POD 2.")
+                 "Apply Glasgow-Blatchford score if GI bleeding recurs.", "Foley to be removed POD 2.",
+                 "Will recheck A1c in 3 months.", "Hope to avoid insulin if weight loss continues.",
+                 "May need repeat cath if symptoms recur.", "Sugars rose to 300s on prednisone; Grant of prior auth "
+                 "for Jardiance pending.", "Charcot foot: total contact cast per Podiatry.",
+                 "Wells score low; no CTA.", "Mobitz I (Wenckebach) on Holter, asymptomatic; no pacer.",
+                 "Doppler of carotids: < 50% stenosis bilaterally.", "Swan-Ganz not needed.",
+                 "Rusty sputum resolved after Levaquin.", "Faith-based support group encouraged.")
 
 
 @dataclass(frozen=True)
@@ -223,7 +237,8 @@ class Person:
     def written(self, rng: random.Random, kind: str, styles: tuple[str, ...] | None = None) -> Phi:
         """The name in one of the ways notes write names, as PHI of ``kind`` (PATIENT or DOCTOR)."""
         style = rng.choice(styles or ("first last", "first last", "first m last", "last", "last", "last, first",
-                                      "f last", "LAST, FIRST", "first", "lower", "LAST", "initials"))
+                                      "f last", "LAST, FIRST", "first", "lower", "LAST", "initials", "LAST,FIRST",
+                                      "f last no dot", "last first"))
         text = {
             "first last": f"{self.first} {self.last}",
             "first m last": f"{self.first} {self.middle}. {self.last}",
@@ -231,6 +246,9 @@ class Person:
             "last, first": f"{self.last}, {self.first}",
             "LAST, FIRST": f"{self.last.upper()}, {self.first.upper()} {self.middle}",
             "f last": f"{self.first[0]}. {self.last}",
+            "f last no dot": f"{self.first[0]} {self.last}",
+            "LAST,FIRST": f"{self.last.upper()},{self.first.upper()}",
+            "last first": f"{self.last} {self.first}",
             "first": self.first,
             "lower": f"{self.first} {self.last}".lower(),
             "LAST": self.last.upper(),
@@ -278,7 +296,8 @@ def zip_code(rng: random.Random) -> str:
 def date_text(rng: random.Random, day: dt.date, shapes: tuple[str, ...] | None = None) -> Phi:
     """``day`` in one of the many shapes notes write dates."""
     shape = rng.choice(shapes or ("iso", "mdy", "mdy", "m/d/yy", "m/d", "mon d, y", "mon d y", "d mon y",
-                                  "dd-mon-yyyy", "month y", "m/yy", "mm/yyyy", "mon d", "month dth", "mm/dd/yy"))
+                                  "dd-mon-yyyy", "month y", "m/yy", "mm/yyyy", "mon d", "month dth", "mm/dd/yy",
+                                  "m-d-yy", "mm.dd.yyyy", "mon-yy", "month 'yy", "yyyy/mm/dd"))
     m, d, y = day.month, day.day, day.year
     month = MONTHS[m - 1]
     ordinal = {1: "st", 2: "nd", 3: "rd", 21: "st", 22: "nd", 23: "rd", 31: "st"}.get(d, "th")
@@ -288,6 +307,8 @@ def date_text(rng: random.Random, day: dt.date, shapes: tuple[str, ...] | None =
         "d mon y": f"{d} {month} {y}", "dd-mon-yyyy": f"{d:02d}-{month[:3].upper()}-{y}", "month y": f"{month} {y}",
         "m/yy": f"{m}/{y % 100:02d}", "mm/yyyy": f"{m:02d}/{y}", "mon d": f"{month[:3]}. {d}",
         "month dth": f"{month} {d}{ordinal}", "mm/dd/yy": f"{m:02d}/{d:02d}/{y % 100:02d}",
+        "m-d-yy": f"{m}-{d}-{y % 100:02d}", "mm.dd.yyyy": f"{m:02d}.{d:02d}.{y}", "mon-yy": f"{month[:3]}-{y % 100:02d}",
+        "month 'yy": f"{month} '{y % 100:02d}", "yyyy/mm/dd": f"{y}/{m:02d}/{d:02d}",
     }[shape]
     return Phi("DATE", text)
 
@@ -302,6 +323,11 @@ def vague_date(rng: random.Random, day: dt.date) -> Phi:
 
 def age_text(rng: random.Random, age: int) -> Phi:
     return Phi("AGE", NUMBER_WORDS[age] if age in NUMBER_WORDS and rng.random() < 0.3 else str(age))
+
+
+def decade_text(age: int) -> Phi:
+    """An age as its decade ("80s"), as in "a man in his 80s"."""
+    return Phi("AGE", f"{age // 10 * 10}s")
 
 
 @dataclass(frozen=True)
@@ -366,8 +392,16 @@ def _patient(rng: random.Random, chart: Chart, *styles: str) -> Phi:
 
 
 # --- note sections -----------------------------------------------------------------------------------
-def _medication_list(b: NoteBuilder, rng: random.Random, chart: Chart, heading: str) -> None:
+def _medication_list(b: NoteBuilder, rng: random.Random, chart: Chart, heading: str,
+                     visit: dt.date | None = None) -> None:
     b.add(heading, "\n")
+    if visit is not None and rng.random() < 0.35:  # a table with start dates, as EHR medication lists print
+        b.add("Medication\tDose/Sig\tStart\n")
+        for medication in chart.medications:
+            name, _, sig = medication.partition(" ")
+            started = visit - dt.timedelta(days=rng.randrange(10, 3000))
+            b.add(f"{name}\t{sig}\t", date_text(rng, started, ("mdy", "m/d/yy", "mm/yyyy")), "\n")
+        return
     bullet = rng.choice(("  ", "- ", "* ", "", "{n}. "))
     for n, medication in enumerate(chart.medications, 1):
         b.add(bullet.format(n=n), medication, "\n")
@@ -399,6 +433,8 @@ def _labs(b: NoteBuilder, rng: random.Random, visit: dt.date) -> None:
     earlier = visit - dt.timedelta(days=rng.randrange(60, 400))
     shapes = ("mm/dd/yy", "m/d/yy", "mdy", "m/d")
     b.add(rng.choice(("Labs:", "LABORATORY DATA:", "Recent labs:", "Lab results")), "\n")
+    if rng.random() < 0.12:
+        b.fill("Research draw, biorepository ID {bio}.\n", bio=Phi("BIOID", f"{rng.choice(('BR', 'GX'))}{digits(rng, 7)}"))
     if rng.random() < 0.5:  # a table with the dates as column heads
         b.add("Test\t\t", date_text(rng, visit, shapes), "\t", date_text(rng, earlier, shapes), "\n")
         for test, low, high, scale, unit in (("HbA1c", 60, 115, 10, "%"), ("Creatinine", 7, 25, 10, "mg/dL"),
@@ -406,8 +442,6 @@ def _labs(b: NoteBuilder, rng: random.Random, visit: dt.date) -> None:
                                              ("BNP", 40, 1400, 1, "pg/mL")):
             b.add(f"{test}\t\t{rng.randrange(low, high) / scale:g}\t{rng.randrange(low, high) / scale:g} {unit}\n")
     else:
-        if rng.random() < 0.15:
-            b.fill("Research draw, biorepository ID {bio}. ", bio=Phi("BIOID", f"{rng.choice(('BR', 'GX'))}{digits(rng, 7)}"))
         b.add(date_text(rng, visit, shapes), f": Na {rng.randrange(130, 146)}, K {rng.randrange(33, 54) / 10}, "
               f"Cl {rng.randrange(96, 110)}, CO2 {rng.randrange(20, 31)}, BUN {rng.randrange(8, 60)}, "
               f"Cr {rng.randrange(7, 30) / 10}, Glu {rng.randrange(70, 390)}. A1c {rng.randrange(55, 120) / 10}%. "
@@ -442,6 +476,9 @@ def _interval_events(b: NoteBuilder, rng: random.Random, chart: Chart, visit: dt
         lambda: b.fill("Moved in with family in {city}, {state} after {holiday}. ", city=Phi("CITY", rng.choice(CITIES)),
                        state=Phi("STATE", rng.choice(STATES)), holiday=Phi("DATE", rng.choice(HOLIDAYS))),
         lambda: b.add("Parkinson's tremor stable on Sinemet. No Raynaud's symptoms. "),
+        lambda: b.fill("Now in {pos} {decade}, {pronoun} still drives and lives independently. ",
+                       pos="her" if p.female else "his", decade=decade_text(chart.age_at(visit)),
+                       pronoun=pronoun.lower()),
         lambda: b.fill("Called {when} with a sugar of 42 after skipping lunch. ", when=vague_date(rng, earlier)),
     )
     for sentence in rng.sample(sentences, rng.randrange(1, 4)):
@@ -473,9 +510,8 @@ def social_work_note(b: NoteBuilder, rng: random.Random, chart: Chart, visit: dt
 def _social(b: NoteBuilder, rng: random.Random, chart: Chart, visit: dt.date) -> None:
     p = chart.patient
     sentences = [
-        lambda: b.fill("Works as a {job} at {org}. ", job=Phi("PROFESSION", chart.profession),
-                       org=Phi("ORGANIZATION", chart.employer)),
-        lambda: b.fill("Retired {job}. ", job=Phi("PROFESSION", chart.profession)),
+        lambda: b.fill(rng.choice(("Works as a {job} at {org}. ", "Retired {job}, formerly with {org}. ")),
+                       job=Phi("PROFESSION", chart.profession), org=Phi("ORGANIZATION", chart.employer)),
         lambda: b.fill("Lives with {pro} {rel} {name} in {city}. ", pro="his" if not p.female else "her",
                        rel=chart.relation, name=chart.relative.written(rng, "PATIENT", ("first", "first last")),
                        city=Phi("CITY", chart.city)),
@@ -538,6 +574,15 @@ def _registration(b: NoteBuilder, rng: random.Random, chart: Chart) -> None:
            city=Phi("CITY", chart.city), state=Phi("STATE", chart.state), zip=Phi("ZIP", chart.zip_code))
 
 
+def _record_number(b: NoteBuilder, rng: random.Random, chart: Chart) -> None:
+    """The medical record number under one of its many labels, some naming the hospital ("RMH #")."""
+    label = rng.randrange(6)
+    if label == 0:
+        b.add(Phi("HOSPITAL", chart.hospital[1]), " #", Phi("MEDICALRECORD", chart.mrn))
+    else:
+        b.add(("MRN: ", "MR# ", "Unit No: ", "Med Rec #: ", "Hosp. No. ")[label - 1], Phi("MEDICALRECORD", chart.mrn))
+
+
 def _letterhead(b: NoteBuilder, rng: random.Random, chart: Chart) -> None:
     upper = rng.random() < 0.5
     b.add(_hospital(rng, chart, upper), "\n")
@@ -560,8 +605,9 @@ def progress_note(b: NoteBuilder, rng: random.Random, chart: Chart, visit: dt.da
         b.fill("{clinic}\n", clinic=Phi("HOSPITAL", rng.choice((chart.clinic, chart.clinic.upper()))))
     header = rng.randrange(3)
     if header == 0:
-        b.fill("Patient: {name}\nMRN: {mrn}\nDOB: {dob}\n\n", name=_patient(rng, chart, "LAST, FIRST", "first last"),
-               mrn=Phi("MEDICALRECORD", chart.mrn), dob=date_text(rng, chart.birth, ("mdy", "m/d/yy", "iso")))
+        b.fill("Patient: {name}\n", name=_patient(rng, chart, "LAST, FIRST", "first last", "LAST,FIRST"))
+        _record_number(b, rng, chart)
+        b.fill("\nDOB: {dob}\n\n", dob=date_text(rng, chart.birth, ("mdy", "m/d/yy", "iso")))
     elif header == 1:
         b.fill("{name} is a {age} year old {sex} seen today for follow-up of {problem}.\n\n",
                name=_patient(rng, chart, "first last", "first m last"), age=age_text(rng, chart.age_at(visit)),
@@ -585,7 +631,7 @@ def progress_note(b: NoteBuilder, rng: random.Random, chart: Chart, visit: dt.da
     b.add("Home fingersticks 140-220. Denies chest pain at rest.\n\n")
     _problem_list(b, rng, chart, visit)
     b.add("\n")
-    _medication_list(b, rng, chart, rng.choice(("Medications:", "MEDICATIONS:", "Current meds:")))
+    _medication_list(b, rng, chart, rng.choice(("Medications:", "MEDICATIONS:", "Current meds:")), visit)
     b.add("\nAllergies: ", rng.choice(ALLERGIES), "\n\n")
     if rng.random() < 0.6:
         _social(b, rng, chart, visit)
@@ -692,9 +738,10 @@ def ed_note(b: NoteBuilder, rng: random.Random, chart: Chart, visit: dt.date) ->
     """An emergency department note with triage line, course and disposition."""
     b.add(rng.choice(("EMERGENCY DEPARTMENT NOTE", "ED Attending Note", "ED VISIT")), "\n")
     b.fill("{hospital} Emergency Department\n", hospital=_hospital(rng, chart))
-    b.fill("Patient: {name}   MRN: {mrn}   Age: {age}   Arrival: {date} 02:14\n",
-           name=_patient(rng, chart, "LAST, FIRST", "first last", "lower"), mrn=Phi("MEDICALRECORD", chart.mrn),
-           age=age_text(rng, chart.age_at(visit)), date=date_text(rng, visit, ("mdy", "m/d/yy", "iso")))
+    b.fill("Patient: {name}   ", name=_patient(rng, chart, "LAST, FIRST", "first last", "lower"))
+    _record_number(b, rng, chart)
+    b.fill("   Age: {age}   Arrival: {date} 02:14\n", age=age_text(rng, chart.age_at(visit)),
+           date=date_text(rng, visit, ("mdy", "m/d/yy", "iso")))
     if rng.random() < 0.35:
         _registration(b, rng, chart)
     b.fill("PCP: {pcp}     Room: {room}\n\n", pcp=_doctor(rng, chart.pcp, "LAST, FIRST", "first last", "LAST"),
@@ -711,7 +758,7 @@ def ed_note(b: NoteBuilder, rng: random.Random, chart: Chart, visit: dt.date) ->
                country=Phi("COUNTRY", chart.origin), when=Phi("DATE", f"last {rng.choice(WEEKDAYS)}"),
                language=rng.choice(("Portuguese", "Spanish", "Haitian Creole", "Vietnamese", "Polish")))
     b.add("ROS: Positive for fatigue. Negative for fevers, chills, melena. All other systems reviewed and negative.\n")
-    _medication_list(b, rng, chart, "MEDS:")
+    _medication_list(b, rng, chart, "MEDS:", visit)
     b.add("ALLERGIES: ", rng.choice(ALLERGIES), "\n\n")
     _vitals(b, rng)
     _exam(b, rng)
