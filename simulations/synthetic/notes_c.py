@@ -2,11 +2,11 @@
 
     python -m simulations.synthetic.notes_c OUT_DIR --notes 200 --seed 0
 
-Written apart from the other two generators (sharing no code or vocabulary with them), after what is
+Written without reading the other two generators or the recognizers (no code shared), after what is
 publicly described of the i2b2/n2c2 2014 de-identification notes: longitudinal records of diabetic and
 cardiac patients ("Record date:" headers, years shifted into the future), discharge summaries with
 dictation footers, letters to referring doctors, progress, emergency, telephone, radiology, pathology and
-device-clinic notes. PHI follows the 2014 annotation guidelines' types (NAME, PROFESSION, LOCATION, AGE,
+device-clinic and social work notes. PHI follows the 2014 annotation guidelines' types (NAME, PROFESSION, LOCATION, AGE,
 DATE, CONTACT, ID and their subtypes) with the guidelines' span rules: titles and degrees stay outside a
 name, "yo" outside an age. Names include ordinary English words, hyphens, apostrophes, all-caps headers,
 lower-case typing and initials; the notes also carry much non-PHI that looks like PHI (drug names,
@@ -222,7 +222,7 @@ class NoteBuilder:
 
     def note(self, note_id: str) -> GoldNote:
         text = "".join(self._parts)
-        spans = [gold_span(text, start, end, kind, XML_TAGS[kind]) for start, end, kind in self._spans if end > start]
+        spans = [gold_span(text, start, end, kind, XML_TAGS[kind]) for start, end, kind in self._spans]
         return GoldNote(note_id, text, spans)
 
 
@@ -534,7 +534,7 @@ def _signature(b: NoteBuilder, rng: random.Random, doctor: Person, chart: Chart,
     if shape == 0:
         b.fill("\n______________________________\n{name}, M.D.\n", name=_doctor(rng, doctor, "first m last", "first last"))
     elif shape == 1:
-        b.fill("\nElectronically signed by {name} MD on {date} {code}\n", name=_doctor(rng, doctor, "first last", "LAST"),
+        b.fill("\nElectronically signed by {name} MD on {date} [{code}]\n", name=_doctor(rng, doctor, "first last", "LAST"),
                date=date_text(rng, visit, ("mdy", "m/d/yy", "iso")), code=staff_code(rng, doctor))
     elif shape == 2:
         b.fill("\n{name}, MD, PhD\n{dept}\n", name=_doctor(rng, doctor, "first m last"),
