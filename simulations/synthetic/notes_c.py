@@ -4,13 +4,13 @@
 
 Written without reading the other two generators or the recognizers (no code shared), after what is
 publicly described of the i2b2/n2c2 2014 de-identification notes: longitudinal records of diabetic and
-cardiac patients ("Record date:" headers, years shifted into the future), discharge summaries with
-dictation footers, letters to referring doctors, progress, emergency, telephone, radiology, pathology and
-device-clinic and social work notes. PHI follows the 2014 annotation guidelines' types (NAME, PROFESSION, LOCATION, AGE,
-DATE, CONTACT, ID and their subtypes) with the guidelines' span rules: titles and degrees stay outside a
-name, "yo" outside an age. Names include ordinary English words, hyphens, apostrophes, all-caps headers,
-lower-case typing and initials; the notes also carry much non-PHI that looks like PHI (drug names,
-eponyms, section headings, lab values, murmur grades, blood pressures).
+cardiac patients ("Record date:" headers, years shifted into the future), discharge summaries with dictation
+footers, letters to referring doctors, progress, emergency, telephone, radiology, pathology,
+device-clinic and social work notes. PHI follows the 2014 annotation guidelines' types (NAME, PROFESSION, LOCATION,
+AGE, DATE, CONTACT, ID and their subtypes) with the guidelines' span rules: titles and degrees stay outside
+a name, "yo" outside an age. Names include ordinary English words, hyphens, apostrophes, all-caps headers,
+lower-case typing and initials; the notes also carry much non-PHI that looks like PHI (drug names, eponyms,
+section headings, lab values, murmur grades, blood pressures).
 
 ``generate_notes_c`` gives :class:`~privacy.deid.evaluation.GoldNote` objects with exact character spans;
 ``write_i2b2`` writes them as i2b2-2014 XML files that ``load_i2b2`` reads back identically.
