@@ -3,13 +3,14 @@
     python -m simulations.benchmarks.deid --notes 300 --out runs/benchmarks/deid.json [--i2b2-dir DIR]
 
 Corpora: notes of the first synthetic generator (``simulations.synthetic.notes``, the one the rules were
-tuned on), of the second (``simulations.synthetic.notes_b``, written apart and never tuned on: the gap
-between the two measures over-fitting) and, when given, a folder of i2b2-2014 XML notes (for instance
-the five public notes philter-lite ships; read from the path given, never copied). Both systems run
-offline on the same spaCy package and the same notes; no patient deny list is given to ours, so the
-comparison is detection from text alone. Per corpus: token recall over Safe Harbor identifiers
-(``overall``) and over all annotated PHI (``all_phi``), precision, F2, recall per category and per type,
-tokens caught and wrongly removed per recognizer, notes/s and the residual-gate rate.
+tuned on), of the second (``simulations.synthetic.notes_b``, written apart, since tuned on too), of the
+third (``simulations.synthetic.notes_c``, written apart from both generators and from the recognizers:
+the held-out corpus, never tuned on; its gap to the first two measures over-fitting) and, when given, a
+folder of i2b2-2014 XML notes (for instance the five public notes philter-lite ships; read from the path
+given, never copied). Both systems run offline on the same spaCy package and the same notes; no patient
+deny list is given to ours, so the comparison is detection from text alone. Per corpus: token recall over
+Safe Harbor identifiers (``overall``) and over all annotated PHI (``all_phi``), precision, F2, recall per
+category and per type, tokens caught and wrongly removed per recognizer, notes/s and the residual-gate rate.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from privacy.deid.recognizers import CATEGORIES as OUR_CATEGORIES
 from simulations.synthetic.hospital import FACILITIES
 from simulations.synthetic.notes import generate_note, make_patient
 from simulations.synthetic.notes_b import generate_note_b
+from simulations.synthetic.notes_c import generate_notes_c
 from simulations.synthetic.vocab import CONDITIONS
 
 
@@ -110,7 +112,8 @@ def main(argv: list[str] | None = None) -> dict:
     cfg = DeidSection()
     deid = Deidentifier.from_config(cfg)
     corpora = {"synthetic": synthetic_corpus(args.notes, args.seed),
-               "synthetic_b": synthetic_corpus_b(args.notes, args.seed)}
+               "synthetic_b": synthetic_corpus_b(args.notes, args.seed),
+               "synthetic_c": generate_notes_c(args.notes, args.seed)}
     if args.i2b2:
         corpora["i2b2"] = load_i2b2(args.i2b2)
     report = {"machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
