@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import hashlib
+import hmac
+import importlib.metadata
+import importlib.resources
 import logging
 import multiprocessing
 from collections import Counter
@@ -17,8 +23,15 @@ from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorCon
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from common.config import DeidSection
-from privacy.deid.nlp import LANGUAGE, OfflineSpacyNlpEngine
-from privacy.deid.recognizers import NOT_EPONYM, RegexRecognizer, Rule, clinical_recognizers, deny_list_recognizer
+from privacy.deid.nlp import LANGUAGE, OfflineSpacyNlpEngine, load_pipeline
+from privacy.deid.recognizers import (
+    NOT_EPONYM,
+    RegexRecognizer,
+    Rule,
+    clinical_recognizers,
+    deny_list_recognizer,
+    recognizer_signature,
+)
 from privacy.deid.safelist import is_safe_word
 from privacy.deid.surrogates import (
     KeyedSurrogates,
@@ -49,6 +62,9 @@ _NER_CONFIGURATION = NerModelConfiguration(
 # Only the NER model (and its tok2vec) is used: the clinical recognizers carry no context words, so the
 # tagger and lemmatizer behind Presidio's context enhancement would cost a third of the time for nothing.
 _UNUSED_PIPES = ("parser", "tagger", "attribute_ruler", "lemmatizer", "senter")
+# Settings that change how fast texts are de-identified, never what comes out.
+_THROUGHPUT_SETTINGS = ("batch_size", "num_workers")
+_LIBRARIES = ("presidio-analyzer", "presidio-anonymizer", "spacy", "regex")
 
 
 @dataclass(frozen=True)
@@ -164,6 +180,27 @@ class Deidentifier:
     def from_config(cls, cfg: DeidSection, secret: bytes | None = None) -> Deidentifier:
         return cls(cfg, secret)
 
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """A hash of everything that decides this de-identifier's output: its settings (method, date mode,
+        thresholds, model), every registered recognizer's rules, the safe list, the residual scanner, this
+        package's code, the library versions and (as an HMAC tag, never the key) the secret.
+
+        Data caches key on it, so text de-identified under other rules or settings is never reused.
+        """
+        model = load_pipeline(self.cfg.spacy_model, _UNUSED_PIPES).meta
+        parts = {
+            "settings": {k: v for k, v in dataclasses.asdict(self.cfg).items() if k not in _THROUGHPUT_SETTINGS},
+            "recognizers": [recognizer_signature(r) for r in self.analyzer.registry.recognizers],
+            "ner": [_NER_CONFIGURATION.to_dict(), _UNUSED_PIPES, model.get("name"), model.get("version")],
+            "residual": [[r.name, r.pattern] for r in ResidualScanner.RULES],
+            "code": _package_source_digest(),
+            "libraries": [importlib.metadata.version(name) for name in _LIBRARIES],
+            "secret": hmac.new(self._secret, b"medfed-deid-fingerprint", hashlib.sha256).hexdigest()
+            if self._secret else None,
+        }
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
     # -- detection --------------------------------------------------------------------------------------
     def analyze_batch(self, texts: Sequence[str], patients: Sequence[PatientContext | None] | None = None
                       ) -> list[list[RecognizerResult]]:
@@ -255,6 +292,14 @@ class Deidentifier:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@functools.lru_cache(maxsize=1)
+def _package_source_digest() -> str:
+    """Hash of this package's source files: a changed rule or propagation step changes the fingerprint."""
+    files = sorted((f for f in importlib.resources.files(__package__).iterdir() if f.name.endswith(".py")),
+                   key=lambda f: f.name)
+    return hashlib.sha256(b"".join(f.name.encode() + b"\0" + f.read_bytes() for f in files)).hexdigest()
 
 
 def _aligned(texts: Sequence[str], patients: Sequence[PatientContext | None] | None) -> list[PatientContext | None]:

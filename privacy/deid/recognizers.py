@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import regex
-from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer import EntityRecognizer, LocalRecognizer, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, IpRecognizer, SpacyRecognizer, UrlRecognizer
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from privacy.deid.safelist import SafeListRecognizer, all_ordinary, all_safe
+from privacy.deid.safelist import SafeListRecognizer, all_ordinary, all_safe, safe_list_signature
 from privacy.deid.terms import EPONYM_FOLLOWERS, NOT_PHI_PLACES, US_STATES, is_medical_term
 
 # Entity types this package emits, grouped into the evaluation categories.
@@ -106,6 +106,11 @@ class RegexRecognizer(LocalRecognizer):
 
     def load(self) -> None:  # patterns are compiled in __init__
         pass
+
+    def signature(self) -> list:
+        """Every rule's name, pattern, score and veto, and the validator: what decides this recognizer's hits."""
+        return [[r.name, r.pattern, r.score, getattr(r.veto, "__qualname__", None)] for r, _ in self._compiled] + [
+            getattr(self._validate, "__qualname__", None)]
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
                 ) -> list[RecognizerResult]:
@@ -483,3 +488,17 @@ class _MultiEntityDenyList(LocalRecognizer):
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
                 ) -> list[RecognizerResult]:
         return [r for rec in self._recognizers for r in rec.analyze(text, entities, nlp_artifacts)]
+
+
+def recognizer_signature(recognizer: EntityRecognizer) -> list:
+    """What decides one recognizer's detections, for the de-identifier's fingerprint."""
+    parts: list = [type(recognizer).__qualname__, recognizer.name, sorted(recognizer.supported_entities)]
+    if isinstance(recognizer, RegexRecognizer):
+        parts += recognizer.signature()
+    elif isinstance(recognizer, PatternRecognizer):
+        parts.append(recognizer.to_dict())
+    elif isinstance(recognizer, SafeListRecognizer):
+        parts += [recognizer.score, safe_list_signature()]
+    elif isinstance(recognizer, SpacyRecognizer):
+        parts += [recognizer.ner_strength, safe_list_signature()]
+    return parts

@@ -15,6 +15,8 @@ exam words ("Alert", "Soft", "DISPOSITION", "Attending Provider").
 from __future__ import annotations
 
 import functools
+import hashlib
+import importlib.metadata
 import importlib.resources
 
 import regex
@@ -23,7 +25,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.lang.en.stop_words import STOP_WORDS
 from wordfreq import zipf_frequency
 
-from privacy.deid.terms import EPONYM_FOLLOWERS, NOT_PHI_PLACES, is_medical_term
+from privacy.deid.terms import EPONYM_FOLLOWERS, MEDICAL_TERMS, NOT_PHI_PLACES, is_medical_term
 
 # Zipf frequencies (log10 per billion words): 3 is "a word most adults know", 5 "the, and, clear".
 COMMON_WORD_ZIPF = 4.0   # a census name this common as an English word ("Bright", "Rush") needs context
@@ -73,6 +75,16 @@ def census_names() -> frozenset[str]:
 def common_census_names() -> frozenset[str]:
     """The commonest of ``census_names``: given names and the 2,500 commonest surnames."""
     return _census()[1]
+
+
+@functools.lru_cache(maxsize=1)
+def safe_list_signature() -> str:
+    """A hash of what decides which words are safe: thresholds, word lists and the versions of the word-frequency
+    and census-name data. Part of the de-identifier's fingerprint, so a new list never reuses old output."""
+    parts = [COMMON_WORD_ZIPF, SAFE_WORD_ZIPF, UNKNOWN_WORD_ZIPF, RARE_LOWER_ZIPF, SURNAME_RANKS, COMMON_NAME_RANKS,
+             _MEDICAL_ENDINGS.pattern, sorted(MEDICAL_TERMS), sorted(NOT_PHI_PLACES), sorted(EPONYM_FOLLOWERS),
+             sorted(STOP_WORDS), importlib.metadata.version("wordfreq"), importlib.metadata.version("names")]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -139,7 +151,7 @@ class SafeListRecognizer(LocalRecognizer):
     """PERSON candidates from the safe list, grown over neighbouring name words and initials."""
 
     def __init__(self, score: float = 0.5) -> None:
-        self._score = score
+        self.score = score
         super().__init__(supported_entities=["PERSON"], name="SafeListRecognizer")
 
     def load(self) -> None:
@@ -159,7 +171,7 @@ class SafeListRecognizer(LocalRecognizer):
                 first -= 1
             while last + 1 < len(words) and self._joins(text, words[last], words[last + 1]):
                 last += 1
-            results.append(RecognizerResult("PERSON", words[first].start(), words[last].end(), self._score,
+            results.append(RecognizerResult("PERSON", words[first].start(), words[last].end(), self.score,
                                             recognition_metadata={"recognizer_name": self.name, "pattern": "safe-list"}))
             i = last + 1
         return results
