@@ -32,7 +32,7 @@ from privacy.deid.recognizers import (
     deny_list_recognizer,
     recognizer_signature,
 )
-from privacy.deid.safelist import is_safe_word
+from privacy.deid.safelist import grow_name, is_safe_word
 from privacy.deid.surrogates import (
     KeyedSurrogates,
     generalise_age,
@@ -218,6 +218,7 @@ class Deidentifier:
             results = self.analyzer.analyze(text, LANGUAGE, nlp_artifacts=nlp_artifacts,
                                             ad_hoc_recognizers=[deny] if deny else None,
                                             score_threshold=self.cfg.score_threshold)
+            results += grow_names(text, results)
             found.append(results + propagate_names(text, results))
         return found
 
@@ -348,7 +349,27 @@ def merge_overlaps(results: Sequence[RecognizerResult]) -> list[RecognizerResult
 _WORD_TOKEN = regex.compile(r"\w+(?:[-']\w+)*")
 _PLAIN_WORD = regex.compile(r"\w+")
 _NOT_EPONYM = regex.compile(NOT_EPONYM)
+_CODE_AFTER_NAME = regex.compile(r"[ \t]*\([ \t]*([a-z]{2,6}\d{0,3}|[A-Za-z]{2,6}\d{1,3})[ \t]*\)")  # not (PCP)
 _NAME_WORD = regex.compile(r"[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?|[A-Z]{3,}")
+
+
+def grow_names(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
+    """Detected names grown over the initials and name words beside them, whichever recognizer found them
+    ("Name ... Winter, E.", "E. SHARP / esha8", "FIELD, HUNTER"), and the signer's code in brackets after
+    a name ("rasmussen, mateus (mras2)")."""
+    grown = []
+    for r in results:
+        if r.entity_type != "PERSON":
+            continue
+        start, end = grow_name(text, r.start, r.end)
+        if (start, end) != (r.start, r.end):
+            grown.append(RecognizerResult("PERSON", start, end, r.score,
+                                          recognition_metadata={"recognizer_name": "NameGrowth"}))
+        code = _CODE_AFTER_NAME.match(text, end)
+        if code and (any(c.isdigit() for c in code.group(1)) or not is_safe_word(code.group(1))):
+            grown.append(RecognizerResult("ID", code.start(1), code.end(1), r.score,
+                                          recognition_metadata={"recognizer_name": "NameGrowth"}))
+    return grown
 
 
 def propagate_names(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:

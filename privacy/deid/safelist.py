@@ -46,6 +46,7 @@ _WORD = regex.compile(r"(?<![\w'’])[A-Za-z][A-Za-z'’]*[A-Za-z]|(?<![\w'’])
 _NAME_GAP = regex.compile(r"(?:[ \t]{1,2}|,[ \t]?)")
 _NAME_SHAPE = regex.compile(r"(?:Mc|Mac|O['’]|D['’])?[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?")
 _INITIAL_GAP = regex.compile(r"\.?[ \t]{1,2}")
+_DOTTED_CREDENTIAL = regex.compile(r"\.[A-Z]\.?(?![A-Za-z])")  # the M of M.D., the R of R.N.
 
 
 # The census surname list runs to 88,799 names; its tail (one bearer in ~100,000 people or fewer) is
@@ -93,7 +94,9 @@ def zipf(word: str) -> float:
 
 
 def is_medical_word(word: str) -> bool:
-    return is_medical_term(word) or bool(_MEDICAL_ENDINGS.search(word))
+    """Listed medical vocabulary, or a word with a drug's or finding's ending that is no census name
+    (Thomas ends like "lymphomas", Chase like "lipase")."""
+    return is_medical_term(word) or (bool(_MEDICAL_ENDINGS.search(word)) and _plain(word) not in census_names())
 
 
 def _plain(word: str) -> str:
@@ -147,6 +150,21 @@ def all_ordinary(phrase: str) -> bool:
     return bool(words) and all(is_ordinary_word(w) for w in words)
 
 
+def grow_name(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span of a name found at ``text[start:end]`` grown over neighbouring name words and initials on its
+    line, as the safe list grows its own candidates ("Winter" -> "Winter, E.", "SHARP" -> "E. SHARP")."""
+    words = list(_WORD.finditer(text, max(0, start - 64), min(len(text), end + 64)))
+    inside = [i for i, w in enumerate(words) if start <= w.start() and w.end() <= end]
+    if not inside:
+        return start, end
+    first, last = inside[0], inside[-1]
+    while first > 0 and SafeListRecognizer._joins(text, words[first - 1], words[first]):
+        first -= 1
+    while last + 1 < len(words) and SafeListRecognizer._joins(text, words[last], words[last + 1]):
+        last += 1
+    return min(start, words[first].start()), max(end, words[last].end())
+
+
 class SafeListRecognizer(LocalRecognizer):
     """PERSON candidates from the safe list, grown over neighbouring name words and initials."""
 
@@ -180,6 +198,8 @@ class SafeListRecognizer(LocalRecognizer):
     def _joins(text: str, left: regex.Match, right: regex.Match) -> bool:
         """Whether two neighbouring words belong to one name: a name-shaped word or initial, same line."""
         gap = text[left.end():right.start()]
+        if len(right.group()) == 1 and _DOTTED_CREDENTIAL.match(text, right.end()):
+            return False
         if not (_NAME_GAP.fullmatch(gap) or (len(left.group()) == 1 and _INITIAL_GAP.fullmatch(gap))):
             return False
         for w in (left.group(), right.group()):
