@@ -380,6 +380,27 @@ def _generic_workplace(value: str) -> bool:
     return all_safe(value) and (len(words) == 1 or all(w in _GENERIC_FACILITY_WORDS for w in words))
 
 
+# Hospital units and services written as capitals after "admitted to", "seen in": not a facility's name.
+_UNIT_ABBREVIATIONS = frozenset("""
+ed er icu micu sicu ccu cvicu nicu picu csicu tsicu ctu or pacu ep gi ent pt ot slp ir ct mri us cath lab ob
+obgyn gyn ld l&d ns nsg med surg tele ems ama snf rehab hosp clinic ward floor home ltac ltc vna er/ed cdu obs
+id sw cm onc heme hem cna lpn aprn pcp ccm ptot nhs usa us
+""".split())
+
+
+def _not_a_unit(value: str) -> bool:
+    return value.lower() not in _UNIT_ABBREVIATIONS and not is_medical_term(value)
+
+
+def hospital_acronym_recognizer() -> RegexRecognizer:
+    """Hospitals named by their initials where notes say where a patient went ("transferred from BMH", "seen at FIH")."""
+    rules = [Rule("facility-acronym", r"(?i:\b(?:admitted|admission|transferred|transfer|seen|followed|presented|went|"
+                                      r"sent|discharged|referred|evaluated|treated|hospitali[sz]ed|cared[ \t]+for|care|"
+                                      r"stay|visit|surgery|delivered|born)[ \t]+(?:to|at|from|by|in)[ \t]+(?:the[ \t]+)?)"
+                                      r"(?P<phi>[A-Z]{2,5})\b(?![-/])", 0.6)]
+    return RegexRecognizer("HOSPITAL", rules, validate=_not_a_unit, name="FacilityAcronymRecognizer")
+
+
 def hospital_recognizer() -> RegexRecognizer:
     word = rf"(?:{_CAP}(?:'s)?|St\.?|Mt\.?|[A-Z]{{2,5}})"
     joiner = r"(?:[ \t]+(?:of|the|and|&|for)[ \t]+|[ \t]{1,2}|-)"  # never across a field gap
@@ -522,7 +543,8 @@ def clinical_recognizers(ner_strength: float = 0.65) -> list[LocalRecognizer]:
     """Every recognizer of the clinical analyzer (Presidio's own e-mail, URL and IP recognizers included)."""
     return [
         name_recognizer(), ClinicalNerRecognizer(ner_strength=ner_strength), date_recognizer(), age_recognizer(),
-        address_recognizer(), *city_recognizers(), zip_recognizer(), hospital_recognizer(), employer_recognizer(),
+        address_recognizer(), *city_recognizers(), zip_recognizer(), hospital_recognizer(), hospital_acronym_recognizer(),
+        employer_recognizer(),
         phone_recognizer(),
         ssn_recognizer(), vehicle_recognizer(), unlabelled_id_recognizer(), *labelled_id_recognizers(),
         SafeListRecognizer(),
