@@ -65,6 +65,8 @@ def entities(deid: Deidentifier, text: str) -> set[str]:
     ("COMPARISON: Sep-21. No change.", "Sep-21"),                                    # month, 2-digit year
     ("Last colonoscopy Mar '09, normal.", "Mar '09"),
     ("Call back at 617/555-0142 after noon.", "617/555-0142"),
+    ("EDVISIT^4417823^Brooks, Faith^03/04/19^STERLING, HOPE\n", "Brooks, Faith"),     # caret-separated fields
+    ("EDVISIT^4417823^Brooks, Faith^03/04/19^STERLING, HOPE\n", "STERLING, HOPE"),
 ])
 def test_context_rules_find_phi(deid, text, value):
     assert removed(deid, text, value)
@@ -85,6 +87,7 @@ def test_context_rules_find_phi(deid, text, value):
     ("Re: Ana Ruiz, DOB 03/21/1979", "DOB"),
     ("Lives at 12 Oak Street, Springfield, IL 62704.", "IL"),
     ("Triage RN / charge nurse aware.", "charge nurse"),
+    ("ED^Triage^Chest Pain^Discharged\n", "Chest Pain"),
 ])
 def test_context_rules_leave_clinical_words(deid, text, value):
     assert not removed(deid, text, value)

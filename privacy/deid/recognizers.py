@@ -200,6 +200,8 @@ def name_recognizer() -> RegexRecognizer:
         # The signer after a role and a slash ("SP47 RT / Kwame Hunter", "PCT / amara fairweather").
         Rule("role-slash", rf"\b(?:RN|LPN|LVN|CNA|RT|PCT|NP|PA|MD|DO|CRNA|NA|MA)[ \t]*/[ \t]*"
                            rf"(?P<phi>{_HEADER_NAME}|[a-z][a-z'-]+(?:,?[ \t][a-z][a-z'-]+){{0,2}})[ \t]*$", 0.65, all_ordinary),
+        # Caret-separated export headers ("EDVISIT^4417823^Garcia, Maria^03/04/19^LEE, ANN").
+        Rule("caret-field", rf"(?<=\^)[ \t]*(?P<phi>{_HEADER_NAME})[ \t]*(?=\^|$)", 0.8, all_ordinary),
         # Dictation codes: the author's initials, then the lower-case names of typists ("XGT:holmes", "GPP/church/olinger").
         Rule("dictation-code", r"(?m)^[ \t]*[A-Z]{2,4}[:/](?P<phi>[a-z]{2,}(?:/[a-z]{2,})*)[ \t]*$", 0.8),
     ]
