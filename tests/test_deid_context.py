@@ -65,6 +65,9 @@ def entities(deid: Deidentifier, text: str) -> set[str]:
     ("COMPARISON: Sep-21. No change.", "Sep-21"),                                    # month, 2-digit year
     ("Last colonoscopy Mar '09, normal.", "Mar '09"),
     ("Call back at 617/555-0142 after noon.", "617/555-0142"),
+    ("Last seen in Aug, doing well since.", "Aug"),                                 # month abbreviated alone
+    ("Symptoms began on the 21st and resolved.", "21st"),                            # day of month alone
+    ("She is originally from Cedar Rapids.", "Cedar Rapids"),
     ("EDVISIT^4417823^Brooks, Faith^03/04/19^STERLING, HOPE\n", "Brooks, Faith"),     # caret-separated fields
     ("EDVISIT^4417823^Brooks, Faith^03/04/19^STERLING, HOPE\n", "STERLING, HOPE"),
 ])
@@ -88,6 +91,8 @@ def test_context_rules_find_phi(deid, text, value):
     ("Lives at 12 Oak Street, Springfield, IL 62704.", "IL"),
     ("Triage RN / charge nurse aware.", "charge nurse"),
     ("ED^Triage^Chest Pain^Discharged\n", "Chest Pain"),
+    ("MAR reviewed; dec appetite.", "MAR"),
+    ("Fever since the 3rd day of admission; 5th metatarsal intact.", "3rd"),
 ])
 def test_context_rules_leave_clinical_words(deid, text, value):
     assert not removed(deid, text, value)

@@ -276,6 +276,12 @@ def date_recognizer() -> RegexRecognizer:
         Rule("month-day-range", rf"(?<!(?i:pain|score|strength|murmur|grade|power|apgars?)[^.\n]{{0,30}})"
                                 rf"(?<=(?<![\d/]){_M}/{_D}[ \t]*[-–][ \t]*)(?P<phi>{_M}/{_D})(?![\d/]|\.\d)", 0.6),
         Rule("month-name", r"\b(?:January|February|March|April|June|July|August|September|October|November|December)\b", 0.5),
+        # A month abbreviated alone ("seen in Aug", "since Dec."), capitalised: "dec" and "MAR" are other words.
+        Rule("month-abbreviation", r"\b(?:Jan|Feb|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?(?![ \t]*\d)", 0.5),
+        # A day of the month alone after a preposition ("on the 5th", "since the 21st").
+        Rule("day-ordinal", r"(?i:\b(?:on|since|until|till|by|from|before|after)[ \t]+the)[ \t]+(?P<phi>(?:[12]?\d|3[01])(?:st|nd|rd|th))\b"
+                            r"(?![ \t]+(?i:percentile|grade|day|week|month|year|time|dose|cycle|rib|finger|toe|digit|"
+                            r"intercostal|ics|cranial|nerve|vertebra))", 0.55),
         Rule("holiday", r"\b(?:Christmas(?:[ \t]+Eve)?|Thanksgiving|Easter|New[ \t]+Year's(?:[ \t]+(?:Day|Eve))?|"
                         r"Independence[ \t]+Day|Memorial[ \t]+Day|Labor[ \t]+Day|Halloween|Valentine's[ \t]+Day)\b", 0.6),
         Rule("weekday", r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b", 0.5),
@@ -326,7 +332,7 @@ def city_recognizers() -> list[RegexRecognizer]:
     by_context = [
         Rule("city-label", rf"(?i:\b(?:city|town|hometown|city/state))[ \t]*:[ \t]*{city}", 0.8),
         Rule("lives-in", rf"(?i:\b(?:lives|living|resides|residing|moved|relocated|born|grew[ \t]+up|home|visiting|"
-                         rf"travel(?:l?ed)?|trip)[ \t]+(?:in|to|from|at))[ \t]+{city}", 0.6),
+                         rf"travel(?:l?ed)?|trip|originally|emigrated|immigrated|came|returned|vacation(?:ed|ing)?|flew|drove)[ \t]+(?:in|to|from|at))[ \t]+{city}", 0.6),
     ]
 
     def not_a_state_or_term(value: str) -> bool:
