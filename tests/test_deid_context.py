@@ -65,6 +65,8 @@ def entities(deid: Deidentifier, text: str) -> set[str]:
     ("COMPARISON: Sep-21. No change.", "Sep-21"),                                    # month, 2-digit year
     ("Last colonoscopy Mar '09, normal.", "Mar '09"),
     ("Call back at 617/555-0142 after noon.", "617/555-0142"),
+    ("Retired from Hollis Tool Company in 2010.", "Hollis Tool"),                    # organisation by its kind
+    ("Her son attends Brookfield Academy.", "Brookfield"),
     ("Last seen in Aug, doing well since.", "Aug"),                                 # month abbreviated alone
     ("Symptoms began on the 21st and resolved.", "21st"),                            # day of month alone
     ("She is originally from Cedar Rapids.", "Cedar Rapids"),
@@ -92,6 +94,8 @@ def test_context_rules_find_phi(deid, text, value):
     ("Triage RN / charge nurse aware.", "charge nurse"),
     ("ED^Triage^Chest Pain^Discharged\n", "Chest Pain"),
     ("MAR reviewed; dec appetite.", "MAR"),
+    ("Attends a Catholic Church; finished High School.", "Catholic Church"),
+    ("Per American Heart Association guidelines.", "American Heart Association"),
     ("Fever since the 3rd day of admission; 5th metatarsal intact.", "3rd"),
 ])
 def test_context_rules_leave_clinical_words(deid, text, value):

@@ -381,6 +381,32 @@ def employer_recognizer() -> RegexRecognizer:
     return RegexRecognizer("ORGANIZATION", rules, name="EmployerRecognizer")
 
 
+# Words that end an organisation's name; the capitalised words before them are the name.
+_ORGANIZATION_KIND = (r"(?:Inc\.?|LLC|L\.L\.C\.|Corp(?:oration)?\.?|Company|Co\.|Ltd\.?|School(?:[ \t]+District)?|"
+                      r"District|Board|University|College|Academy|Bank|Industries|Foundation|Association|Society|"
+                      r"Credit[ \t]+Union|Enterprises|Logistics|Manufacturing|Motors|Airlines|Railroad|Church|Temple|"
+                      r"Synagogue|Mosque)")
+_GENERIC_ORGANIZATION_WORDS = frozenset("""
+elementary high middle junior senior public private catholic christian support review ethics tumor medical nursing
+law business graduate american national international united general state federal new first school board
+community county city town church temple day sunday bible the of and for a an our his her their this local
+stroke alzheimer's lupus arthritis parkinson's blind deaf
+""".split()) | _GENERIC_FACILITY_WORDS
+
+
+def organization_recognizer() -> RegexRecognizer:
+    """Organisations named by their kind ("Fulton Tool Company", "Riverside Unified School District")."""
+    word = rf"(?:{_CAP}|[A-Z]{{2,6}}|St\.?)"
+    rules = [Rule("named-organization", rf"\b(?P<phi>{_NOT_NAME_START}{word}(?:(?:[ \t]+(?:of|the|and|&)[ \t]+|[ \t]{{1,2}}|-)"
+                                        rf"{word}){{0,4}}{_SP}{_ORGANIZATION_KIND})(?![\w])", 0.6)]
+
+    def names_one(value: str) -> bool:
+        words = regex.sub(_ORGANIZATION_KIND, " ", value).replace("-", " ").replace("&", " ").split()
+        return any(w.lower().strip(".") not in _GENERIC_ORGANIZATION_WORDS and not is_medical_term(w) for w in words)
+
+    return RegexRecognizer("ORGANIZATION", rules, validate=names_one, name="OrganizationNameRecognizer")
+
+
 def _generic_workplace(value: str) -> bool:
     """One ordinary word ("works at Home") or only generic ones ("the Hospital"); a capitalised run of ordinary
     words is a name ("Coastal Freight Lines", "Riverside Unified School District")."""
@@ -552,7 +578,7 @@ def clinical_recognizers(ner_strength: float = 0.65) -> list[LocalRecognizer]:
     return [
         name_recognizer(), ClinicalNerRecognizer(ner_strength=ner_strength), date_recognizer(), age_recognizer(),
         address_recognizer(), *city_recognizers(), zip_recognizer(), hospital_recognizer(), hospital_acronym_recognizer(),
-        employer_recognizer(),
+        employer_recognizer(), organization_recognizer(),
         phone_recognizer(),
         ssn_recognizer(), vehicle_recognizer(), unlabelled_id_recognizer(), *labelled_id_recognizers(),
         SafeListRecognizer(),
