@@ -187,6 +187,9 @@ def name_recognizer() -> RegexRecognizer:
         Rule("signature", rf"^[ \t]*(?:-{{2,}}[ \t]*)?(?P<phi>{_CAP}(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP}){{1,2}})[ \t]*,?[ \t]*$"
                           rf"(?=\n[ \t]*(?:{_CREDENTIAL}|(?i:attending|resident|physician|nurse|pager|md|signed)))", 0.6,
                           all_ordinary),
+        # Notes typed in one case: "seen by dr smith", "DR. VILLEGAS", "mrs. baker called".
+        Rule("title-any-case", r"\b(?i:dr|mr|mrs|doctor)\.?[ \t]+(?P<phi>[a-z][a-z'-]{2,}|(?:Mc|O')?[A-Z]{3,}(?:[-'][A-Z]{2,})?)\b",
+             0.7, all_ordinary),
         Rule("role", rf"{_ROLE_BEFORE_NAME}[ \t]+(?:{_TITLE}[ \t]+)?(?P<phi>{_SHAPED_NAME})", 0.7, all_ordinary),
         Rule("role-lower", r"(?i:\bpcp)[ \t]+(?:(?i:is|was)[ \t]+)?(?:(?i:dr)\.?[ \t]+)?(?P<phi>[a-z][a-z'-]{2,})\b", 0.6,
              all_ordinary),
