@@ -65,6 +65,8 @@ def entities(deid: Deidentifier, text: str) -> set[str]:
     ("COMPARISON: Sep-21. No change.", "Sep-21"),                                    # month, 2-digit year
     ("Last colonoscopy Mar '09, normal.", "Mar '09"),
     ("Call back at 617/555-0142 after noon.", "617/555-0142"),
+    ("Night shift.\nsterling resting, no distress.", "sterling"),                 # surname before a status verb
+    ("BROOKS denies pain. Vitals stable.", "BROOKS"),
     ("pt seen by dr sterling this am", "sterling"),                                 # titles in one case
     ("DR. BROOKS TO FOLLOW.", "BROOKS"),
     ("Retired from Hollis Tool Company in 2010.", "Hollis Tool"),                    # organisation by its kind
@@ -96,6 +98,7 @@ def test_context_rules_find_phi(deid, text, value):
     ("Triage RN / charge nurse aware.", "charge nurse"),
     ("ED^Triage^Chest Pain^Discharged\n", "Chest Pain"),
     ("MAR reviewed; dec appetite.", "MAR"),
+    ("Patient resting. Pain denies radiation.\nShe reports nausea.", "Patient"),
     ("Call dr office and mr. to follow up.", "office"),
     ("Attends a Catholic Church; finished High School.", "Catholic Church"),
     ("Per American Heart Association guidelines.", "American Heart Association"),

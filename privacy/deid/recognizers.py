@@ -190,6 +190,11 @@ def name_recognizer() -> RegexRecognizer:
         # Notes typed in one case: "seen by dr smith", "DR. VILLEGAS", "mrs. baker called".
         Rule("title-any-case", r"\b(?i:dr|mr|mrs|doctor)\.?[ \t]+(?P<phi>[a-z][a-z'-]{2,}|(?:Mc|O')?[A-Z]{3,}(?:[-'][A-Z]{2,})?)\b",
              0.7, all_ordinary),
+        # A patient named by surname at the start of a sentence, before a status verb ("Glass resting", "BAKER denies").
+        Rule("status-subject", r"(?:^|(?<=[.!?][ \t]+))[ \t]*(?P<phi>(?:Mc|O')?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?|[a-z][a-z'-]{2,}|"
+                               r"(?:Mc|O')?[A-Z]{3,})(?=[ \t]+(?:resting|reports|denies|states|presents|presented|complains|"
+                               r"tolerating|ambulating|sleeping|agrees|declines|declined|refuses|refused|verbalizes|"
+                               r"understands|endorses|tolerated)\b)", 0.6, all_ordinary),
         Rule("role", rf"{_ROLE_BEFORE_NAME}[ \t]+(?:{_TITLE}[ \t]+)?(?P<phi>{_SHAPED_NAME})", 0.7, all_ordinary),
         Rule("role-lower", r"(?i:\bpcp)[ \t]+(?:(?i:is|was)[ \t]+)?(?:(?i:dr)\.?[ \t]+)?(?P<phi>[a-z][a-z'-]{2,})\b", 0.6,
              all_ordinary),
