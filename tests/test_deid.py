@@ -126,7 +126,7 @@ def test_date_shift_keeps_intervals_per_patient(surrogate_deid):
 
 def test_patient_deny_list_removes_known_values(deid):
     patient = PatientContext("p1", names=("Quincy Zebulon",), mrn="A-77", addresses=("Mill Pond Farm",))
-    text = "quincy reports pain, A-77 noted. Lives on Mill Pond Farm."
+    text = "quincy's pain is better, A-77 noted. Lives on Mill Pond Farm."
     assert found(deid, text) == {}
     out = deid.deidentify(text, patient).text
     assert "quincy" not in out.lower() and "A-77" not in out and "Mill Pond Farm" not in out
