@@ -24,8 +24,9 @@ class FakeResult:
 class FakeDeidentifier:
     """Replaces 8-digit numbers (the synthetic MRNs) so the test can see de-identification happened."""
 
-    def __init__(self) -> None:
+    def __init__(self, fingerprint: str = "fake-eight-digit-mask") -> None:
         self.calls = 0
+        self.fingerprint = fingerprint
 
     def deidentify_batch(self, texts, patients=None):
         self.calls += 1
@@ -91,6 +92,14 @@ def test_rerun_hits_the_cache_and_filter_changes_do_not_redo_deid(hospital, tmp_
     assert second.card.identifiers == first.card.identifiers
     third = prepare_hospital_data(hospital, cfg.replace(**{"data.min-chars": 60}), deid)
     assert not third.card.cache_hit and deid.calls == calls  # re-filtered from cached de-identified records
+
+
+def test_a_deidentifier_with_another_fingerprint_misses_the_cache(hospital, tmp_path):
+    cfg = config(**{"data.cache-dir": str(tmp_path / "cache")})
+    prepare_hospital_data(hospital, cfg, FakeDeidentifier())
+    same, changed = FakeDeidentifier(), FakeDeidentifier("fake-with-other-rules")
+    assert prepare_hospital_data(hospital, cfg, same).card.cache_hit and same.calls == 0
+    assert not prepare_hospital_data(hospital, cfg, changed).card.cache_hit and changed.calls > 0
 
 
 def test_changed_input_misses_the_cache(tmp_path):

@@ -126,7 +126,7 @@ def test_date_shift_keeps_intervals_per_patient(surrogate_deid):
 
 def test_patient_deny_list_removes_known_values(deid):
     patient = PatientContext("p1", names=("Quincy Zebulon",), mrn="A-77", addresses=("Mill Pond Farm",))
-    text = "quincy reports pain, A-77 noted. Lives on Mill Pond Farm."
+    text = "quincy's pain is better, A-77 noted. Lives on Mill Pond Farm."
     assert found(deid, text) == {}
     out = deid.deidentify(text, patient).text
     assert "quincy" not in out.lower() and "A-77" not in out and "Mill Pond Farm" not in out
@@ -144,6 +144,26 @@ def test_residual_pass_counts_what_the_first_pass_let_through(deid):
     lenient = Deidentifier.from_config(replace(DeidSection(), score_threshold=1.0))  # the first pass finds nothing
     assert lenient.deidentify("SSN 123-45-6789, seen by Dr. Albright.").residual >= 2
     assert deid.deidentify("SSN 123-45-6789, seen by Dr. Albright.", patient).residual == 0
+
+
+def test_fingerprint_follows_what_decides_the_output(deid):
+    assert Deidentifier.from_config(DeidSection()).fingerprint == deid.fingerprint
+    assert Deidentifier.from_config(replace(DeidSection(), num_workers=4, batch_size=8)).fingerprint == deid.fingerprint
+    changed = [replace(DeidSection(), score_threshold=0.6), replace(DeidSection(), date_mode="mask"),
+               replace(DeidSection(), method="mask", date_mode="shift")]
+    prints = {Deidentifier.from_config(cfg, SECRET).fingerprint for cfg in changed}
+    assert len(prints) == len(changed) and deid.fingerprint not in prints
+    keyed = {Deidentifier.from_config(changed[2], key).fingerprint for key in (SECRET, b"another-hospital")}
+    assert len(keyed) == 2 and not any(SECRET.hex() in f for f in keyed)
+
+
+def test_fingerprint_changes_with_a_recognizer_rule(deid, monkeypatch):
+    from privacy.deid import engine
+    from privacy.deid.recognizers import RegexRecognizer, Rule, clinical_recognizers
+
+    extra = RegexRecognizer("ID", [Rule("ward-code", r"\bW\d{3}\b", 0.6)], name="WardCodeRecognizer")
+    monkeypatch.setattr(engine, "clinical_recognizers", lambda: [*clinical_recognizers(), extra])
+    assert Deidentifier.from_config(DeidSection()).fingerprint != deid.fingerprint
 
 
 def test_builds_and_runs_with_sockets_disabled():

@@ -32,6 +32,8 @@ TokenCounter = Callable[[str], int]
 class Deidentifier(Protocol):
     """What the pipeline needs from ``privacy.deid.Deidentifier``."""
 
+    fingerprint: str  # a hash of what decides its output; keys the cache
+
     def deidentify_batch(self, texts: list[str], patients: list[Any] | None = None) -> list[Any]: ...
 
 
@@ -65,7 +67,7 @@ def prepare_hospital_data(data_dir: Path, cfg: RunConfig, deidentifier: Deidenti
         raise DataError(Location(str(data_dir)), "missing-folder", "the hospital data folder does not exist")
     cache = DatasetCache(cache_folder(data_dir, cfg.data))
     deid_key = digest(FORMAT_VERSION, inputs_digest(data_dir), cfg.data.bad_records, cfg.data.max_record_bytes,
-                      dataclasses.asdict(cfg.deid), _fingerprint(deidentifier) if cfg.deid.enabled else None)
+                      dataclasses.asdict(cfg.deid), deidentifier.fingerprint if cfg.deid.enabled else None)
     index = ContaminationIndex.build(eval_sets, cfg.data.contamination_ngram) \
         if cfg.data.contamination_check and eval_sets else None
     final_key = digest(deid_key, dataclasses.asdict(cfg.data) | {"root": None, "cache": None, "cache_dir": None},
@@ -84,11 +86,6 @@ def prepare_hospital_data(data_dir: Path, cfg: RunConfig, deidentifier: Deidenti
             cache.save(final_key, card, train=train, heldout=heldout)
     card.tokens = token_counts(train, heldout, count_tokens)
     return PreparedData(train, heldout, card)
-
-
-def _fingerprint(deidentifier: Deidentifier | None) -> str:
-    """What identifies the de-identifier's behaviour in cache keys: its ``fingerprint`` or else its type."""
-    return str(getattr(deidentifier, "fingerprint", None) or type(deidentifier).__qualname__)
 
 
 def _cached_or(cache: DatasetCache | None, key: str,

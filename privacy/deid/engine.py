@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import hashlib
+import hmac
+import importlib.metadata
+import importlib.resources
 import logging
 import multiprocessing
 from collections import Counter
@@ -17,9 +23,16 @@ from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorCon
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from common.config import DeidSection
-from privacy.deid.nlp import LANGUAGE, OfflineSpacyNlpEngine
-from privacy.deid.recognizers import NOT_EPONYM, RegexRecognizer, Rule, clinical_recognizers, deny_list_recognizer
-from privacy.deid.safelist import is_safe_word
+from privacy.deid.nlp import LANGUAGE, OfflineSpacyNlpEngine, load_pipeline
+from privacy.deid.recognizers import (
+    NOT_EPONYM,
+    RegexRecognizer,
+    Rule,
+    clinical_recognizers,
+    deny_list_recognizer,
+    recognizer_signature,
+)
+from privacy.deid.safelist import grow_name, is_safe_word
 from privacy.deid.surrogates import (
     KeyedSurrogates,
     generalise_age,
@@ -49,6 +62,9 @@ _NER_CONFIGURATION = NerModelConfiguration(
 # Only the NER model (and its tok2vec) is used: the clinical recognizers carry no context words, so the
 # tagger and lemmatizer behind Presidio's context enhancement would cost a third of the time for nothing.
 _UNUSED_PIPES = ("parser", "tagger", "attribute_ruler", "lemmatizer", "senter")
+# Settings that change how fast texts are de-identified, never what comes out.
+_THROUGHPUT_SETTINGS = ("batch_size", "num_workers")
+_LIBRARIES = ("presidio-analyzer", "presidio-anonymizer", "spacy", "regex")
 
 
 @dataclass(frozen=True)
@@ -164,6 +180,27 @@ class Deidentifier:
     def from_config(cls, cfg: DeidSection, secret: bytes | None = None) -> Deidentifier:
         return cls(cfg, secret)
 
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """A hash of everything that decides this de-identifier's output: its settings (method, date mode,
+        thresholds, model), every registered recognizer's rules, the safe list, the residual scanner, this
+        package's code, the library versions and (as an HMAC tag, never the key) the secret.
+
+        Data caches key on it, so text de-identified under other rules or settings is never reused.
+        """
+        model = load_pipeline(self.cfg.spacy_model, _UNUSED_PIPES).meta
+        parts = {
+            "settings": {k: v for k, v in dataclasses.asdict(self.cfg).items() if k not in _THROUGHPUT_SETTINGS},
+            "recognizers": [recognizer_signature(r) for r in self.analyzer.registry.recognizers],
+            "ner": [_NER_CONFIGURATION.to_dict(), _UNUSED_PIPES, model.get("name"), model.get("version")],
+            "residual": [[r.name, r.pattern] for r in ResidualScanner.RULES],
+            "code": _package_source_digest(),
+            "libraries": [importlib.metadata.version(name) for name in _LIBRARIES],
+            "secret": hmac.new(self._secret, b"medfed-deid-fingerprint", hashlib.sha256).hexdigest()
+            if self._secret else None,
+        }
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
     # -- detection --------------------------------------------------------------------------------------
     def analyze_batch(self, texts: Sequence[str], patients: Sequence[PatientContext | None] | None = None
                       ) -> list[list[RecognizerResult]]:
@@ -181,6 +218,7 @@ class Deidentifier:
             results = self.analyzer.analyze(text, LANGUAGE, nlp_artifacts=nlp_artifacts,
                                             ad_hoc_recognizers=[deny] if deny else None,
                                             score_threshold=self.cfg.score_threshold)
+            results += grow_names(text, results)
             found.append(results + propagate_names(text, results))
         return found
 
@@ -257,6 +295,14 @@ class Deidentifier:
         self.close()
 
 
+@functools.lru_cache(maxsize=1)
+def _package_source_digest() -> str:
+    """Hash of this package's source files: a changed rule or propagation step changes the fingerprint."""
+    files = sorted((f for f in importlib.resources.files(__package__).iterdir() if f.name.endswith(".py")),
+                   key=lambda f: f.name)
+    return hashlib.sha256(b"".join(f.name.encode() + b"\0" + f.read_bytes() for f in files)).hexdigest()
+
+
 def _aligned(texts: Sequence[str], patients: Sequence[PatientContext | None] | None) -> list[PatientContext | None]:
     if patients is None:
         return [None] * len(texts)
@@ -303,7 +349,27 @@ def merge_overlaps(results: Sequence[RecognizerResult]) -> list[RecognizerResult
 _WORD_TOKEN = regex.compile(r"\w+(?:[-']\w+)*")
 _PLAIN_WORD = regex.compile(r"\w+")
 _NOT_EPONYM = regex.compile(NOT_EPONYM)
+_CODE_AFTER_NAME = regex.compile(r"[ \t]*\([ \t]*([a-z]{2,6}\d{0,3}|[A-Za-z]{2,6}\d{1,3})[ \t]*\)")  # not (PCP)
 _NAME_WORD = regex.compile(r"[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?|[A-Z]{3,}")
+
+
+def grow_names(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
+    """Detected names grown over the initials and name words beside them, whichever recognizer found them
+    ("Name ... Winter, E.", "E. SHARP / esha8", "FIELD, HUNTER"), and the signer's code in brackets after
+    a name ("rasmussen, mateus (mras2)")."""
+    grown = []
+    for r in results:
+        if r.entity_type != "PERSON":
+            continue
+        start, end = grow_name(text, r.start, r.end)
+        if (start, end) != (r.start, r.end):
+            grown.append(RecognizerResult("PERSON", start, end, r.score,
+                                          recognition_metadata={"recognizer_name": "NameGrowth"}))
+        code = _CODE_AFTER_NAME.match(text, end)
+        if code and (any(c.isdigit() for c in code.group(1)) or not is_safe_word(code.group(1))):
+            grown.append(RecognizerResult("ID", code.start(1), code.end(1), r.score,
+                                          recognition_metadata={"recognizer_name": "NameGrowth"}))
+    return grown
 
 
 def propagate_names(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:

@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import regex
-from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer import EntityRecognizer, LocalRecognizer, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, IpRecognizer, SpacyRecognizer, UrlRecognizer
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from privacy.deid.safelist import SafeListRecognizer, all_ordinary, all_safe
+from privacy.deid.safelist import SafeListRecognizer, all_ordinary, all_safe, is_safe_word, safe_list_signature
 from privacy.deid.terms import EPONYM_FOLLOWERS, NOT_PHI_PLACES, US_STATES, is_medical_term
 
 # Entity types this package emits, grouped into the evaluation categories.
@@ -47,7 +47,10 @@ NOT_NAME_WORDS = frozenset({w.capitalize() for w in STOP_WORDS if w.isalpha()} |
     "Dear", "Please", "Call", "Hospital", "Clinic", "Center", "Phone", "Fax", "Pager", "Date", "Time", "Room",
     "Tel", "Telephone", "Electronically", "Signed", "Cultures", "Re", "Insurance", "Portal", "Sincerely"})
 _NOT_NAME_START = "(?!(?:" + "|".join(sorted(NOT_NAME_WORDS)) + r")\b)"
-_ANY_NAME_WORD = rf"(?!{_CREDENTIAL}){_NOT_NAME_START}(?:{_CAP}|{_UPPER}|[A-Z]\.)"
+# An initial may be "A." or "I." (stop words as words, never as initials before a name).
+# Field names that follow a name on a header line ("Re: Margit Johnson, DOB 03/21/1979").
+_HEADER_FIELDS = r"(?:DOB|DOA|DOD|MRN|SSN|AGE|SEX|PCP|ID|ACCT|RM|BED|UNIT|ROOM|DATE|TEL|PH)\b"
+_ANY_NAME_WORD = rf"(?:[A-Z]\.(?![A-Za-z])|(?!{_CREDENTIAL}|{_HEADER_FIELDS}){_NOT_NAME_START}(?:{_CAP}|{_UPPER}))"
 # Smith, John A | SMITH, JOHN | J. Smith: words joined by one space or a comma, never by a field gap.
 _HEADER_NAME = rf"{_ANY_NAME_WORD}(?:(?:,[ \t]?|[ \t]){_ANY_NAME_WORD}){{0,3}}"
 
@@ -60,8 +63,12 @@ _ORD = r"(?:st|nd|rd|th)?"
 _STATE_ABBR = "|".join(US_STATES)
 _STATE_NAME = "|".join(sorted(US_STATES.values(), key=len, reverse=True))
 # State abbreviations that are also credentials or words are only trusted before a ZIP code.
-_AMBIGUOUS_STATES = "MD|DO|PA|MA|ME|IN|OR|OK|HI|CO|MS|LA|DE|ID|OH|NE|AL|GA|SC|NP"
+_AMBIGUOUS_STATES = "MD|DO|PA|MA|ME|IN|OR|OK|HI|CO|MS|LA|DE|ID|OH|NE|AL|GA|SC|NP|ND"  # ND: non-distended
 
+
+# Between a field label and its value: a colon, '=', or the dot and underscore leaders of form-style headers
+# ("Name ........ SMITH, JOHN", "Unit no ____ 4417823").
+_FIELD_SEP = r"(?::|=|\.{2,}:?|_{2,}:?)"
 
 # After a surname: the noun that makes it an eponym ("Wilson disease", "Bell's palsy").
 NOT_EPONYM = r"(?!(?:'s)?[ \t]+(?i:" + "|".join(sorted(EPONYM_FOLLOWERS)) + r")\b)"
@@ -69,7 +76,7 @@ NOT_EPONYM = r"(?!(?:'s)?[ \t]+(?i:" + "|".join(sorted(EPONYM_FOLLOWERS)) + r")\
 
 def _label(words: str) -> str:
     """A field label, case-insensitive, followed by an optional '#', 'No.', ':' in any order."""
-    return rf"(?i:\b(?:{words})(?:[ \t]*(?:\#|No\.|No\b|Number\b|Num\b|ID\b))?)[ \t]*[:#=]?[ \t]*\#?[ \t]*"
+    return rf"(?i:\b(?:{words})(?:[ \t]*(?:\#|No\.|No\b|Number\b|Num\b|ID\b))?)[ \t]*(?:{_FIELD_SEP}|\#)?[ \t]*\#?[ \t]*"
 
 
 _ID_VALUE = r"(?P<phi>[A-Z0-9](?:[A-Za-z0-9]|[-/.](?=[A-Za-z0-9])){2,24})(?![A-Za-z0-9])"
@@ -107,6 +114,11 @@ class RegexRecognizer(LocalRecognizer):
     def load(self) -> None:  # patterns are compiled in __init__
         pass
 
+    def signature(self) -> list:
+        """Every rule's name, pattern, score and veto, and the validator: what decides this recognizer's hits."""
+        return [[r.name, r.pattern, r.score, getattr(r.veto, "__qualname__", None)] for r, _ in self._compiled] + [
+            getattr(self._validate, "__qualname__", None)]
+
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
                 ) -> list[RecognizerResult]:
         entity = self.supported_entities[0]
@@ -139,10 +151,20 @@ _RELATIVES = ("wife|husband|spouse|partner|son|daughter|mother|father|mom|dad|si
               "caregiver|guardian|neighbou?r|roommate|sibling|cousin|stepson|stepdaughter|proxy|HCP")
 
 
-_NAME_FIELD = (rf"(?:(?i:\b(?:{_NAME_LABELS}))[ \t]*:|(?i:\b(?:dictated|signed|reviewed|seen|referred|read|triaged|"
+_NAME_FIELD = (rf"(?:(?i:\b(?:{_NAME_LABELS}))[ \t]*{_FIELD_SEP}|(?i:\b(?:dictated|signed|reviewed|seen|referred|read|triaged|"
                rf"written|typed|noted|approved|transcribed|completed|performed|verified|entered|cosigned)[ \t]+by)"
                rf"[ \t]*:?)[ \t]*(?:{_TITLE}[ \t]+)?")
 _LOWER_NAME = r"[a-z][a-z'-]+(?:,?[ \t][a-z][a-z'-]+){0,2}(?=[ \t]*(?:$|[,;()/|]|[ \t]{2}|\.[ \t]*$))"
+# A name in any of the shapes notes write it: Stone, A. Stone, Kwame Hunter, SHARP (4+ letters: not ENT, PT).
+_SHAPED_NAME = (rf"(?:(?:[A-Z]\.[ \t]*){{0,2}}{_CAP}(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP})?|(?:[A-Z]\.[ \t]*)?"
+                rf"(?:Mc|O')?[A-Z]{{4,}}(?:[-'][A-Z]{{2,}})?)(?![\w'])")
+# Staff roles written before a name ("oncoming RN A. Stone", "cardiologist Lee", "pcp Hunter").
+_ROLE_BEFORE_NAME = (r"(?:\b(?:RN|LPN|LVN|CNA|NP|PA-C|CRNA|PCT)|(?i:\b(?:nurse|resident|intern|fellow|attending|pcp|"
+                     r"physician|surgeon|provider|therapist|pharmacist|midwife|chaplain|[a-z]+ologist|[a-z]+iatrist)))")
+# Talking to, or being seen by, someone: the name follows ("spoke with Hope Field", "last visit 4/11 with PARK").
+_MET_WITH = (r"(?i:\b(?:spoke|speak|spoken|talked|discussed|met|consulted|conferred|called|phoned|evaluated|examined|"
+             r"followed|f/u|follow(?:[ -]?up)?|visit|appointment|appt|seen|reviewed|signed[ \t]+out)"
+             r"[ \t]+(?:\S+[ \t]+){0,3}?(?:with|by|to))")
 
 
 def _not_medical(value: str) -> bool:
@@ -165,6 +187,29 @@ def name_recognizer() -> RegexRecognizer:
         Rule("signature", rf"^[ \t]*(?:-{{2,}}[ \t]*)?(?P<phi>{_CAP}(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP}){{1,2}})[ \t]*,?[ \t]*$"
                           rf"(?=\n[ \t]*(?:{_CREDENTIAL}|(?i:attending|resident|physician|nurse|pager|md|signed)))", 0.6,
                           all_ordinary),
+        # Notes typed in one case: "seen by dr smith", "DR. VILLEGAS", "mrs. baker called".
+        Rule("title-any-case", r"\b(?i:dr|mr|mrs|doctor)\.?[ \t]+(?P<phi>[a-z][a-z'-]{2,}|(?:Mc|O')?[A-Z]{3,}(?:[-'][A-Z]{2,})?)\b",
+             0.7, all_ordinary),
+        # A patient named by surname at the start of a sentence, before a status verb ("Glass resting", "BAKER denies").
+        Rule("status-subject", r"(?:^|(?<=[.!?][ \t]+))[ \t]*(?P<phi>(?:Mc|O')?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?|[a-z][a-z'-]{2,}|"
+                               r"(?:Mc|O')?[A-Z]{3,})(?=[ \t]+(?:resting|reports|denies|states|presents|presented|complains|"
+                               r"tolerating|ambulating|sleeping|agrees|declines|declined|refuses|refused|verbalizes|"
+                               r"understands|endorses|tolerated)\b)", 0.6, all_ordinary),
+        Rule("role", rf"{_ROLE_BEFORE_NAME}[ \t]+(?:{_TITLE}[ \t]+)?(?P<phi>{_SHAPED_NAME})", 0.7, all_ordinary),
+        Rule("role-lower", r"(?i:\bpcp)[ \t]+(?:(?i:is|was)[ \t]+)?(?:(?i:dr)\.?[ \t]+)?(?P<phi>[a-z][a-z'-]{2,})\b", 0.6,
+             all_ordinary),
+        Rule("met-with", rf"{_MET_WITH}[ \t]+(?:{_TITLE}[ \t]+)?(?P<phi>{_SHAPED_NAME})", 0.65, all_ordinary),
+        # A name in brackets after a relative, in any case ("Family (soren) at bedside", "wife (Mary)").
+        Rule("relative-bracket", rf"(?i:\b(?:{_RELATIVES}|family|parents?|children|kids))(?:'s)?[ \t]*\([ \t]*"
+                                 r"(?P<phi>[A-Za-z][A-Za-z'-]+(?:[ \t]+[A-Za-z][A-Za-z'-]+)?)[ \t]*\)", 0.65, all_ordinary),
+        # A signature line: a name, a slash, the signer's code ("Park, G. / gpar4", "leilani cook / lcoo3").
+        Rule("signature-code", rf"^[ \t]*(?P<phi>{_HEADER_NAME}|[a-z][a-z'-]+(?:,?[ \t][a-z][a-z'-]+){{0,2}})[ \t]*/[ \t]*"
+                               r"[A-Za-z]{2,6}\d{0,3}[ \t]*$", 0.65, all_ordinary),
+        # The signer after a role and a slash ("SP47 RT / Kwame Hunter", "PCT / amara fairweather").
+        Rule("role-slash", rf"\b(?:RN|LPN|LVN|CNA|RT|PCT|NP|PA|MD|DO|CRNA|NA|MA)[ \t]*/[ \t]*"
+                           rf"(?P<phi>{_HEADER_NAME}|[a-z][a-z'-]+(?:,?[ \t][a-z][a-z'-]+){{0,2}})[ \t]*$", 0.65, all_ordinary),
+        # Caret-separated export headers ("EDVISIT^4417823^Garcia, Maria^03/04/19^LEE, ANN").
+        Rule("caret-field", rf"(?<=\^)[ \t]*(?P<phi>{_HEADER_NAME})[ \t]*(?=\^|$)", 0.8, all_ordinary),
         # Dictation codes: the author's initials, then the lower-case names of typists ("XGT:holmes", "GPP/church/olinger").
         Rule("dictation-code", r"(?m)^[ \t]*[A-Z]{2,4}[:/](?P<phi>[a-z]{2,}(?:/[a-z]{2,})*)[ \t]*$", 0.8),
     ]
@@ -227,6 +272,8 @@ def date_recognizer() -> RegexRecognizer:
         Rule("day-month-year", rf"\b{_D}{_ORD}[ \t]*(?:of[ \t]+)?{_MONTH_ANY_CASE}\.?(?:,?[ \t]*(?:\d{{4}}|'?\d{{2}}))?\b", 0.85),
         Rule("day-mon-year", rf"\b{_D}-{_MONTH_ANY_CASE}-(?:\d{{4}}|\d{{2}})\b", 0.85),
         Rule("month-year", rf"\b{_MONTH_ANY_CASE}\.?,?[ \t]+(?:of[ \t]+)?(?:19|20)\d{{2}}\b", 0.85),
+        # Dec-14, Mar '09, MAY-20: a month then a two-digit year after a hyphen or apostrophe.
+        Rule("month-short-year-named", rf"\b{_MONTH_ANY_CASE}\.?(?:-|[ \t]*'|[ \t]*’)\d{{2}}\b(?!-)", 0.75),
         Rule("numeric-month-year", rf"(?<![\d/.-]){_M}[/-](?:19|20)\d{{2}}(?![\d/])", 0.7),
         # 3/80, 8/79: a second number above 31 is no day, so this is month/year (scores and ratios excluded).
         Rule("month-short-year", rf"{_NOT_DATE_BEFORE}(?<![\d/.,-]){_M}/(?:3[2-9]|[4-9]\d|00)(?![\d/]|\.\d){_NOT_DATE_AFTER}",
@@ -237,6 +284,12 @@ def date_recognizer() -> RegexRecognizer:
         Rule("month-day-range", rf"(?<!(?i:pain|score|strength|murmur|grade|power|apgars?)[^.\n]{{0,30}})"
                                 rf"(?<=(?<![\d/]){_M}/{_D}[ \t]*[-–][ \t]*)(?P<phi>{_M}/{_D})(?![\d/]|\.\d)", 0.6),
         Rule("month-name", r"\b(?:January|February|March|April|June|July|August|September|October|November|December)\b", 0.5),
+        # A month abbreviated alone ("seen in Aug", "since Dec."), capitalised: "dec" and "MAR" are other words.
+        Rule("month-abbreviation", r"\b(?:Jan|Feb|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?(?![ \t]*\d)", 0.5),
+        # A day of the month alone after a preposition ("on the 5th", "since the 21st").
+        Rule("day-ordinal", r"(?i:\b(?:on|since|until|till|by|from|before|after)[ \t]+the)[ \t]+(?P<phi>(?:[12]?\d|3[01])(?:st|nd|rd|th))\b"
+                            r"(?![ \t]+(?i:percentile|grade|day|week|month|year|time|dose|cycle|rib|finger|toe|digit|"
+                            r"intercostal|ics|cranial|nerve|vertebra))", 0.55),
         Rule("holiday", r"\b(?:Christmas(?:[ \t]+Eve)?|Thanksgiving|Easter|New[ \t]+Year's(?:[ \t]+(?:Day|Eve))?|"
                         r"Independence[ \t]+Day|Memorial[ \t]+Day|Labor[ \t]+Day|Halloween|Valentine's[ \t]+Day)\b", 0.6),
         Rule("weekday", r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b", 0.5),
@@ -277,15 +330,17 @@ def address_recognizer() -> RegexRecognizer:
 
 
 def city_recognizers() -> list[RegexRecognizer]:
-    city = rf"(?P<phi>{_CAP}(?:{_SP}{_CAP}){{0,2}}|{_UPPER}(?:{_SP}{_UPPER})?)"
+    city = rf"(?P<phi>(?:(?:St|Ste|Mt|Ft|Pt)\.?[ \t]+)?{_CAP}(?:{_SP}{_CAP}){{0,2}}|{_UPPER}(?:{_SP}{_UPPER})?)"
     before_state = [
         Rule("city-state-zip", rf"{city},?[ \t]+(?:{_STATE_ABBR}|{_STATE_NAME})\.?,?[ \t]+\d{{5}}\b", 0.85),
+        # An address line without a state: "12 Oak St, Kettle Falls 99141".
+        Rule("city-zip", rf"(?<=,[ \t]*)(?!(?:{_STATE_ABBR})\b){city}[ \t]+\d{{5}}(?:-\d{{4}})?\b", 0.75),
         Rule("city-state", rf"{city},[ \t]*(?:(?!(?:{_AMBIGUOUS_STATES})\b)(?:{_STATE_ABBR})|{_STATE_NAME})\b", 0.7),
     ]
     by_context = [
         Rule("city-label", rf"(?i:\b(?:city|town|hometown|city/state))[ \t]*:[ \t]*{city}", 0.8),
         Rule("lives-in", rf"(?i:\b(?:lives|living|resides|residing|moved|relocated|born|grew[ \t]+up|home|visiting|"
-                         rf"travel(?:l?ed)?|trip)[ \t]+(?:in|to|from|at))[ \t]+{city}", 0.6),
+                         rf"travel(?:l?ed)?|trip|originally|emigrated|immigrated|came|returned|vacation(?:ed|ing)?|flew|drove)[ \t]+(?:in|to|from|at))[ \t]+{city}", 0.6),
     ]
 
     def not_a_state_or_term(value: str) -> bool:
@@ -310,7 +365,7 @@ _FACILITY_KIND = (r"(?:Hospital|General|Regional|Medical[ \t]+Cent(?:er|re)|Heal
                   r"(?:Center|Hospital|Facility)|Rehab|Hospice|Medical[ \t]+Group|Care[ \t]+Center|Surgery[ \t]+Center|"
                   r"Surgical[ \t]+Center|Urgent[ \t]+Care|Pharmacy|Memorial|Sanatorium|Medical[ \t]+Associates|"
                   r"Associates|Specialists|Cancer[ \t]+Center|Heart[ \t]+Center|Dialysis[ \t]+(?:Center|Unit)|"
-                  r"Living[ \t]+Center|Senior[ \t]+Living|Assisted[ \t]+Living|Home[ \t]+Care|VNA)")
+                  r"Living[ \t]+Center|Senior[ \t]+Living|Assisted[ \t]+Living|Home[ \t]+Care|VNA|Pavilion|Children'?s|Health)")
 # Words that describe a service rather than name a place: "Cardiology Clinic" is not an identifier.
 _GENERIC_FACILITY_WORDS = frozenset("""
 the of and for a an cardiology oncology medicine internal family primary care surgery surgical urgent walk-in
@@ -320,6 +375,8 @@ pediatric pediatrics neurology psychiatry psychiatric orthopedic orthopedics phy
 infusion anticoagulation coumadin lipid hypertension endocrine endocrinology gi gastroenterology pulmonary
 rheumatology dermatology urology gynecology obstetrics ob/gyn dental vascular transplant hospital this our your
 his her their local outside another other same home nursing skilled veterans senior private surgeon attorney
+mental public behavioral behavioural occupational employee student population bone sexual oral good poor fair
+excellent overall global travel men's wellness
 """.split())
 
 
@@ -328,15 +385,74 @@ def employer_recognizer() -> RegexRecognizer:
     org = rf"(?:{_CAP}|[A-Z]{{2,6}}|&)(?:[ \t]+(?:of[ \t]+|the[ \t]+|&[ \t]+)?(?:{_CAP}|[A-Z]{{2,6}})){{0,4}}"
     rules = [Rule("employer", rf"(?i:\b(?:works?|worked|working|employed|retired|job|teaches|taught|studies|"
                               rf"volunteers?)[ \t]+(?:as[ \t]+an?[ \t]+\w+[ \t]+)?(?:at|for|from|by|with))[ \t]+"
-                              rf"(?:the[ \t]+)?(?P<phi>{org})", 0.6, all_safe)]
+                              rf"(?:the[ \t]+)?(?P<phi>{org})", 0.6, _generic_workplace)]
     return RegexRecognizer("ORGANIZATION", rules, name="EmployerRecognizer")
+
+
+# Words that end an organisation's name; the capitalised words before them are the name.
+_ORGANIZATION_KIND = (r"(?:Inc\.?|LLC|L\.L\.C\.|Corp(?:oration)?\.?|Company|Co\.|Ltd\.?|School(?:[ \t]+District)?|"
+                      r"District|Board|University|College|Academy|Bank|Industries|Foundation|Association|Society|"
+                      r"Credit[ \t]+Union|Enterprises|Logistics|Manufacturing|Motors|Airlines|Railroad|Church|Temple|"
+                      r"Synagogue|Mosque)")
+_GENERIC_ORGANIZATION_WORDS = frozenset("""
+elementary high middle junior senior public private catholic christian support review ethics tumor medical nursing
+law business graduate american national international united general state federal new first school board
+community county city town church temple day sunday bible the of and for a an our his her their this local
+stroke alzheimer's lupus arthritis parkinson's blind deaf
+""".split()) | _GENERIC_FACILITY_WORDS
+
+
+def organization_recognizer() -> RegexRecognizer:
+    """Organisations named by their kind ("Fulton Tool Company", "Riverside Unified School District")."""
+    word = rf"(?:{_CAP}|[A-Z]{{2,6}}|St\.?)"
+    rules = [Rule("named-organization", rf"\b(?P<phi>{_NOT_NAME_START}{word}(?:(?:[ \t]+(?:of|the|and|&)[ \t]+|[ \t]{{1,2}}|-)"
+                                        rf"{word}){{0,4}}{_SP}{_ORGANIZATION_KIND})(?![\w])", 0.6)]
+
+    def names_one(value: str) -> bool:
+        words = regex.sub(_ORGANIZATION_KIND, " ", value).replace("-", " ").replace("&", " ").split()
+        return any(w.lower().strip(".") not in _GENERIC_ORGANIZATION_WORDS and not is_medical_term(w) for w in words)
+
+    return RegexRecognizer("ORGANIZATION", rules, validate=names_one, name="OrganizationNameRecognizer")
+
+
+def _generic_workplace(value: str) -> bool:
+    """One ordinary word ("works at Home") or only generic ones ("the Hospital"); a capitalised run of ordinary
+    words is a name ("Coastal Freight Lines", "Riverside Unified School District")."""
+    words = value.lower().replace("&", " ").split()
+    return all_safe(value) and (len(words) == 1 or all(w in _GENERIC_FACILITY_WORDS for w in words))
+
+
+# Hospital units and services written as capitals after "admitted to", "seen in": not a facility's name.
+_UNIT_ABBREVIATIONS = frozenset("""
+ed er icu micu sicu ccu cvicu nicu picu csicu tsicu ctu or pacu ep gi ent pt ot slp ir ct mri us cath lab ob
+obgyn gyn ld l&d ns nsg med surg tele ems ama snf rehab hosp clinic ward floor home ltac ltc vna er/ed cdu obs
+id sw cm onc heme hem cna lpn aprn pcp ccm ptot nhs usa us
+""".split())
+
+
+def _not_a_unit(value: str) -> bool:
+    return value.lower() not in _UNIT_ABBREVIATIONS and not is_medical_term(value)
+
+
+def hospital_acronym_recognizer() -> RegexRecognizer:
+    """Hospitals named by their initials where notes say where a patient went ("transferred from BMH", "seen at FIH")."""
+    rules = [Rule("facility-acronym", r"(?i:\b(?:admitted|admission|transferred|transfer|seen|followed|presented|went|"
+                                      r"sent|discharged|referred|evaluated|treated|hospitali[sz]ed|cared[ \t]+for|care|"
+                                      r"stay|visit|surgery|delivered|born)[ \t]+(?:to|at|from|by|in)[ \t]+(?:the[ \t]+)?)"
+                                      r"(?P<phi>[A-Z]{2,5})\b(?![-/])", 0.6)]
+    return RegexRecognizer("HOSPITAL", rules, validate=_not_a_unit, name="FacilityAcronymRecognizer")
 
 
 def hospital_recognizer() -> RegexRecognizer:
     word = rf"(?:{_CAP}(?:'s)?|St\.?|Mt\.?|[A-Z]{{2,5}})"
-    joiner = r"(?:[ \t]+(?:of|the|and|&|for)[ \t]+|[ \t]+|-)"
+    joiner = r"(?:[ \t]+(?:of|the|and|&|for)[ \t]+|[ \t]{1,2}|-)"  # never across a field gap
+    upper_word = r"(?:ST\.?|MT\.?|[A-Z][A-Z']*[A-Z])"
+    upper_joiner = r"(?:[ \t]+(?:OF|THE|AND|&|FOR)[ \t]+|[ \t]{1,2}|-)"
     rules = [
-        Rule("named-facility", rf"(?P<phi>{_NOT_NAME_START}{word}(?:{joiner}{word}){{0,5}}{_SP}{_FACILITY_KIND}s?)\b", 0.75),
+        Rule("named-facility", rf"\b(?P<phi>{_NOT_NAME_START}{word}(?:{joiner}{word}){{0,5}}{_SP}{_FACILITY_KIND}s?)\b", 0.75),
+        # Headers write the whole name in capitals ("PINECREST REGIONAL :: EMERGENCY DEPT").
+        Rule("named-facility-caps", rf"(?P<phi>\b{upper_word}(?:{upper_joiner}{upper_word}){{0,5}}{_SP}(?i:{_FACILITY_KIND})S?)\b",
+             0.75, lambda value: value != value.upper()),
         Rule("facility-of", rf"\b(?P<phi>(?:Hospital|University|Clinic|Institute|College)[ \t]+of[ \t]+{_CAP}"
                             rf"(?:{_SP}{_CAP}){{0,3}})", 0.75),
         Rule("facility-label", rf"(?i:\b(?:facility|hospital|institution|site|clinic|practice|location|transferred"
@@ -345,7 +461,7 @@ def hospital_recognizer() -> RegexRecognizer:
     ]
 
     def names_a_place(value: str) -> bool:
-        words = regex.sub(_FACILITY_KIND, " ", value).replace("-", " ").split()
+        words = regex.sub(f"(?i:{_FACILITY_KIND})", " ", value).replace("-", " ").split()
         return any(w.lower().strip(".") not in _GENERIC_FACILITY_WORDS and not is_medical_term(w) for w in words)
 
     return RegexRecognizer("HOSPITAL", rules, validate=names_a_place, name="FacilityNameRecognizer")
@@ -355,7 +471,7 @@ def hospital_recognizer() -> RegexRecognizer:
 def phone_recognizer() -> RegexRecognizer:
     extension = r"(?:[ \t]*(?:x|ext\.?|extension)[ \t]*\d{1,6})?"
     rules = [
-        Rule("nanp", rf"(?<![\d-])(?:\+?1[ \t.-]?)?(?:\(\d{{3}}\)[ \t]?|\d{{3}}[ \t.-])\d{{3}}[ \t.-]\d{{4}}(?![\d-]){extension}", 0.8),
+        Rule("nanp", rf"(?<![\d-])(?:\+?1[ \t.-]?)?(?:\(\d{{3}}\)[ \t]?|\d{{3}}[ \t./-])\d{{3}}[ \t.-]\d{{4}}(?![\d-]){extension}", 0.8),
         Rule("international", r"(?<![\d-])\+\d{1,3}(?:[ \t.-]?\(?\d{1,4}\)?){2,5}(?![\d-])", 0.7),
         Rule("local", r"(?<![\d-])\d{3}-\d{4}(?![\d-])", 0.6),
         Rule("pager-ext", r"(?i:\b(?:pager|pgr|beeper|bpr|ext\.?|extension|phone|tel|fax|cell|mobile|beep|page)\b)"
@@ -419,6 +535,34 @@ _CLINICAL_CODE_PREFIXES = ("(?:CD|CA|HER|FEV|PD|PDL|IL|COVID|SARS|BRCA|HLA|APOE|
                            "QHS|PRN|SQ|IM|IV|OS|OD|OU|AD|AS|AU|GTT|UNITS|FT|IN|LB|OZ|DOSE|CPAP|BIPAP|PEEP|VC|AC|SIMV)")
 
 
+_CLINICAL_CODE = regex.compile(rf"(?i){_CLINICAL_CODE_PREFIXES}\d")
+
+
+def _is_a_word(value: str) -> bool:
+    """Veto for codes where a signature stands (a line's end after a slash): letters alone must be no word."""
+    return not _has_digit(value) and (is_safe_word(value) or is_medical_term(value))
+
+
+def _not_a_staff_code(value: str) -> bool:
+    """Veto for signer codes: letters alone must be no word ("trans", "prn"); letters and digits no lab or lead."""
+    if not _has_digit(value):
+        return is_safe_word(value) or is_medical_term(value)
+    return bool(_CLINICAL_CODE.match(value))
+
+
+# Where notes put the signer's code: after a slash ending a signature line ("PARK / gpar4", "XV/ycd"), alone on
+# a line after dashes ("-- stona"), in brackets after a name ("(mras2)"), before a staff role ("nwacy PCT").
+_STAFF_CODE = r"(?:[a-z]{2,6}\d{0,3}|[A-Z]{2,4}\d{0,3})"
+_STAFF_CODE_RULES = (
+    Rule("code-after-slash", rf"(?:(?<=[ \t])|(?<=\b[A-Z]{{2,4}}\d{{0,3}}))/[ \t]*(?P<phi>{_STAFF_CODE})[ \t]*$", 0.6,
+         _is_a_word),
+    Rule("code-after-dashes", rf"^[ \t]*-{{1,3}}[ \t]*(?P<phi>{_STAFF_CODE})[ \t]*$", 0.6, _is_a_word),
+    Rule("code-in-brackets", r"\([ \t]*(?P<phi>[a-z]{2,5}\d{1,3}|[A-Z]{2,4}\d{2,3})[ \t]*\)", 0.6, _not_a_staff_code),
+    Rule("code-before-role", r"\b(?P<phi>[a-z]{3,6}\d{0,3}|[A-Z]{2,4}\d{2,3})[ \t]+(?:RN|LPN|LVN|CNA|RT|PCT|NP|CRNA)\b",
+         0.6, _not_a_staff_code),
+)
+
+
 def unlabelled_id_recognizer() -> RegexRecognizer:
     """Long digit runs and letter+digit codes: record numbers written without a label."""
     rules = [
@@ -432,6 +576,7 @@ def unlabelled_id_recognizer() -> RegexRecognizer:
                             r"ng|pg|steps|kcal|cal\b|feet|ft\b|miles|lbs?\b|dollars|%))", 0.5),
         # Staff signature codes (FB59, JQ77): letters then digits, not a lab, gene or lead name.
         Rule("staff-code", rf"\b(?!{_CLINICAL_CODE_PREFIXES}\d)[A-Z]{{2,4}}\d{{2,3}}\b", 0.55),
+        *_STAFF_CODE_RULES,
     ]
     return RegexRecognizer("ID", rules, name="UnlabelledIdRecognizer")
 
@@ -440,7 +585,8 @@ def clinical_recognizers(ner_strength: float = 0.65) -> list[LocalRecognizer]:
     """Every recognizer of the clinical analyzer (Presidio's own e-mail, URL and IP recognizers included)."""
     return [
         name_recognizer(), ClinicalNerRecognizer(ner_strength=ner_strength), date_recognizer(), age_recognizer(),
-        address_recognizer(), *city_recognizers(), zip_recognizer(), hospital_recognizer(), employer_recognizer(),
+        address_recognizer(), *city_recognizers(), zip_recognizer(), hospital_recognizer(), hospital_acronym_recognizer(),
+        employer_recognizer(), organization_recognizer(),
         phone_recognizer(),
         ssn_recognizer(), vehicle_recognizer(), unlabelled_id_recognizer(), *labelled_id_recognizers(),
         SafeListRecognizer(),
@@ -483,3 +629,17 @@ class _MultiEntityDenyList(LocalRecognizer):
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
                 ) -> list[RecognizerResult]:
         return [r for rec in self._recognizers for r in rec.analyze(text, entities, nlp_artifacts)]
+
+
+def recognizer_signature(recognizer: EntityRecognizer) -> list:
+    """What decides one recognizer's detections, for the de-identifier's fingerprint."""
+    parts: list = [type(recognizer).__qualname__, recognizer.name, sorted(recognizer.supported_entities)]
+    if isinstance(recognizer, RegexRecognizer):
+        parts += recognizer.signature()
+    elif isinstance(recognizer, PatternRecognizer):
+        parts.append(recognizer.to_dict())
+    elif isinstance(recognizer, SafeListRecognizer):
+        parts += [recognizer.score, safe_list_signature()]
+    elif isinstance(recognizer, SpacyRecognizer):
+        parts += [recognizer.ner_strength, safe_list_signature()]
+    return parts

@@ -15,6 +15,8 @@ exam words ("Alert", "Soft", "DISPOSITION", "Attending Provider").
 from __future__ import annotations
 
 import functools
+import hashlib
+import importlib.metadata
 import importlib.resources
 
 import regex
@@ -23,7 +25,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.lang.en.stop_words import STOP_WORDS
 from wordfreq import zipf_frequency
 
-from privacy.deid.terms import EPONYM_FOLLOWERS, NOT_PHI_PLACES, is_medical_term
+from privacy.deid.terms import EPONYM_FOLLOWERS, MEDICAL_TERMS, NOT_PHI_PLACES, is_medical_term
 
 # Zipf frequencies (log10 per billion words): 3 is "a word most adults know", 5 "the, and, clear".
 COMMON_WORD_ZIPF = 4.0   # a census name this common as an English word ("Bright", "Rush") needs context
@@ -44,6 +46,7 @@ _WORD = regex.compile(r"(?<![\w'’])[A-Za-z][A-Za-z'’]*[A-Za-z]|(?<![\w'’])
 _NAME_GAP = regex.compile(r"(?:[ \t]{1,2}|,[ \t]?)")
 _NAME_SHAPE = regex.compile(r"(?:Mc|Mac|O['’]|D['’])?[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?")
 _INITIAL_GAP = regex.compile(r"\.?[ \t]{1,2}")
+_DOTTED_CREDENTIAL = regex.compile(r"\.[A-Z]\.?(?![A-Za-z])")  # the M of M.D., the R of R.N.
 
 
 # The census surname list runs to 88,799 names; its tail (one bearer in ~100,000 people or fewer) is
@@ -75,13 +78,25 @@ def common_census_names() -> frozenset[str]:
     return _census()[1]
 
 
+@functools.lru_cache(maxsize=1)
+def safe_list_signature() -> str:
+    """A hash of what decides which words are safe: thresholds, word lists and the versions of the word-frequency
+    and census-name data. Part of the de-identifier's fingerprint, so a new list never reuses old output."""
+    parts = [COMMON_WORD_ZIPF, SAFE_WORD_ZIPF, UNKNOWN_WORD_ZIPF, RARE_LOWER_ZIPF, SURNAME_RANKS, COMMON_NAME_RANKS,
+             _MEDICAL_ENDINGS.pattern, sorted(MEDICAL_TERMS), sorted(NOT_PHI_PLACES), sorted(EPONYM_FOLLOWERS),
+             sorted(STOP_WORDS), importlib.metadata.version("wordfreq"), importlib.metadata.version("names")]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
 @functools.lru_cache(maxsize=200_000)
 def zipf(word: str) -> float:
     return zipf_frequency(word, "en")
 
 
 def is_medical_word(word: str) -> bool:
-    return is_medical_term(word) or bool(_MEDICAL_ENDINGS.search(word))
+    """Listed medical vocabulary, or a word with a drug's or finding's ending that is no census name
+    (Thomas ends like "lymphomas", Chase like "lipase")."""
+    return is_medical_term(word) or (bool(_MEDICAL_ENDINGS.search(word)) and _plain(word) not in census_names())
 
 
 def _plain(word: str) -> str:
@@ -135,11 +150,26 @@ def all_ordinary(phrase: str) -> bool:
     return bool(words) and all(is_ordinary_word(w) for w in words)
 
 
+def grow_name(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span of a name found at ``text[start:end]`` grown over neighbouring name words and initials on its
+    line, as the safe list grows its own candidates ("Winter" -> "Winter, E.", "SHARP" -> "E. SHARP")."""
+    words = list(_WORD.finditer(text, max(0, start - 64), min(len(text), end + 64)))
+    inside = [i for i, w in enumerate(words) if start <= w.start() and w.end() <= end]
+    if not inside:
+        return start, end
+    first, last = inside[0], inside[-1]
+    while first > 0 and SafeListRecognizer._joins(text, words[first - 1], words[first]):
+        first -= 1
+    while last + 1 < len(words) and SafeListRecognizer._joins(text, words[last], words[last + 1]):
+        last += 1
+    return min(start, words[first].start()), max(end, words[last].end())
+
+
 class SafeListRecognizer(LocalRecognizer):
     """PERSON candidates from the safe list, grown over neighbouring name words and initials."""
 
     def __init__(self, score: float = 0.5) -> None:
-        self._score = score
+        self.score = score
         super().__init__(supported_entities=["PERSON"], name="SafeListRecognizer")
 
     def load(self) -> None:
@@ -159,7 +189,7 @@ class SafeListRecognizer(LocalRecognizer):
                 first -= 1
             while last + 1 < len(words) and self._joins(text, words[last], words[last + 1]):
                 last += 1
-            results.append(RecognizerResult("PERSON", words[first].start(), words[last].end(), self._score,
+            results.append(RecognizerResult("PERSON", words[first].start(), words[last].end(), self.score,
                                             recognition_metadata={"recognizer_name": self.name, "pattern": "safe-list"}))
             i = last + 1
         return results
@@ -168,6 +198,8 @@ class SafeListRecognizer(LocalRecognizer):
     def _joins(text: str, left: regex.Match, right: regex.Match) -> bool:
         """Whether two neighbouring words belong to one name: a name-shaped word or initial, same line."""
         gap = text[left.end():right.start()]
+        if len(right.group()) == 1 and _DOTTED_CREDENTIAL.match(text, right.end()):
+            return False
         if not (_NAME_GAP.fullmatch(gap) or (len(left.group()) == 1 and _INITIAL_GAP.fullmatch(gap))):
             return False
         for w in (left.group(), right.group()):

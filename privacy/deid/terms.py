@@ -64,6 +64,7 @@ normocephalic atraumatic anicteric nontender nondistended nontoxic afebrile prop
 perrl eomi ncat rrr nabs ntnd ctab cta nl wnl nad aaox3 a&ox3 tachy brady hypo hyper dyspneic diaphoretic
 euvolemic hypervolemic hypovolemic orthopnea pnd jvd jvp hsm cvat cvat lad rad lbbb rbbb nsr stemi nstemi
 riss ssi hhs dka hhnk bipap cpap intubated extubated vent trach peg ogt ngt foley picc port hd pd crrt
+dob doa dod mrn ssn pcp acct
 """.split()
 
 # Words after a surname that make it an eponym rather than a person.

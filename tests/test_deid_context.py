@@ -1,0 +1,125 @@
+"""Context rules for layouts no generator was written around: form leaders, roles, signer codes, grown names,
+capitalised facility names, addresses without a state. Each rule has a case it must find and one it must
+leave alone. Texts are invented (no real notes)."""
+
+from __future__ import annotations
+
+import pytest
+
+from common.config import DeidSection
+from privacy.deid import Deidentifier
+from privacy.deid.safelist import is_medical_word
+
+
+@pytest.fixture(scope="module")
+def deid() -> Deidentifier:
+    return Deidentifier.from_config(DeidSection(), None)
+
+
+def removed(deid: Deidentifier, text: str, value: str) -> bool:
+    """Whether every word of ``value`` (its first occurrence in ``text``) is covered by a detection."""
+    start = text.index(value)
+    spans = deid.analyze_batch([text])[0]
+    words = [(start + i, start + i + len(w)) for i, w in _words(value)]
+    return all(any(s.start < e and b < s.end for s in spans) for b, e in words)
+
+
+def _words(value: str) -> list[tuple[int, str]]:
+    out, i = [], 0
+    for w in value.replace(",", " ").replace(".", " ").replace("/", " ").split():
+        i = value.index(w, i)
+        out.append((i, w))
+        i += len(w)
+    return out
+
+
+def entities(deid: Deidentifier, text: str) -> set[str]:
+    return {s.entity_type for s in deid.analyze_batch([text])[0]}
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("Name ........ GARLAND, ROSE\nUnit no ..... 52K1187\n", "GARLAND, ROSE"),   # dot leaders
+    ("Name ........ GARLAND, ROSE\nUnit no ..... 52K1187\n", "52K1187"),
+    ("Patient ____ Brooks, Faith\n", "Brooks, Faith"),
+    ("Report given to oncoming RN J. Sterling.", "J. Sterling"),                   # role before a name
+    ("Per cardiologist Brooks, continue.", "Brooks"),
+    ("Last seen by pcp hollister in March.", "hollister"),                           # lower case after pcp
+    ("Spoke with Faith Sterling by phone about results.", "Faith Sterling"),                   # ordinary-word names
+    ("Refill requested; last visit June of 2021 with BROOKS.", "BROOKS"),
+    ("Family (tobias) at bedside overnight.", "tobias"),                             # relative in brackets
+    ("Sterling, K. / kste4\n", "Sterling, K."),                                          # signature line
+    ("Sterling, K. / kste4\n", "kste4"),
+    ("Report given.\n-- lvanw\n", "lvanw"),                                          # code after dashes
+    ("Read by: gallo, marina (mgal3) on 3/4/2019\n", "mgal3"),                       # code after a name
+    ("triage: wrenj CNA / Brooks, T.\n", "wrenj"),                                   # code before a role
+    ("triage: wrenj CNA / Brooks, T.\n", "Brooks, T."),                              # name after role /
+    ("Attending: G. Thomas\n", "G. Thomas"),                                         # Thomas is no drug ending
+    ("Ms. Garland, R. arrived by car.", "R"),                                                     # grown over the initial
+    ("BRIGHT RIVER REGIONAL :: EMERGENCY DEPT\n", "BRIGHT RIVER"),               # capitals
+    ("Follow-up at Cedar Grove Health next week.", "Cedar Grove"),
+    ("Transferred from St. Ignatius Medical Pavilion.", "Ignatius"),
+    ("Born at Rainbow Valley Children's in 2001.", "Rainbow Valley"),
+    ("Transferred from BMH for catheterization.", "BMH"),                           # hospital initials
+    ("Works at Summit Freight Lines as a driver.", "Summit Freight Lines"),
+    ("Current address 22 Birch Ct, Cedar Falls 04011.", "Cedar Falls"),              # city before a ZIP
+    ("COMPARISON: Sep-21. No change.", "Sep-21"),                                    # month, 2-digit year
+    ("Last colonoscopy Mar '09, normal.", "Mar '09"),
+    ("Call back at 617/555-0142 after noon.", "617/555-0142"),
+    ("Night shift.\nsterling resting, no distress.", "sterling"),                 # surname before a status verb
+    ("BROOKS denies pain. Vitals stable.", "BROOKS"),
+    ("pt seen by dr sterling this am", "sterling"),                                 # titles in one case
+    ("DR. BROOKS TO FOLLOW.", "BROOKS"),
+    ("Retired from Hollis Tool Company in 2010.", "Hollis Tool"),                    # organisation by its kind
+    ("Her son attends Brookfield Academy.", "Brookfield"),
+    ("Last seen in Aug, doing well since.", "Aug"),                                 # month abbreviated alone
+    ("Symptoms began on the 21st and resolved.", "21st"),                            # day of month alone
+    ("She is originally from Cedar Rapids.", "Cedar Rapids"),
+    ("EDVISIT^4417823^Brooks, Faith^03/04/19^STERLING, HOPE\n", "Brooks, Faith"),     # caret-separated fields
+    ("EDVISIT^4417823^Brooks, Faith^03/04/19^STERLING, HOPE\n", "STERLING, HOPE"),
+])
+def test_context_rules_find_phi(deid, text, value):
+    assert removed(deid, text, value)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("Attending Provider: see below.", "Attending Provider"),
+    ("Discussed with Cardiology and the attending physician.", "Cardiology"),
+    ("Chest x-ray, PA and Lateral views: clear.", "Lateral"),
+    ("Seen in ED, admitted to MICU, then referred to GI.", "MICU"),
+    ("Works at home three days a week.", "home"),
+    ("Family (mother) at bedside.", "mother"),
+    ("Abdomen: Soft, ND, NT.", "Soft"),
+    ("Sat (spo2) stable on room air.", "spo2"),
+    ("Findings as above.\n-- end\n", "end"),
+    ("Dictated by: Lee, Ann, M.D.\n", "M.D."),
+    ("Referred to Mental Health and Home Health services.", "Mental Health"),
+    ("Re: Ana Ruiz, DOB 03/21/1979", "DOB"),
+    ("Lives at 12 Oak Street, Springfield, IL 62704.", "IL"),
+    ("Triage RN / charge nurse aware.", "charge nurse"),
+    ("ED^Triage^Chest Pain^Discharged\n", "Chest Pain"),
+    ("MAR reviewed; dec appetite.", "MAR"),
+    ("Patient resting. Pain denies radiation.\nShe reports nausea.", "Patient"),
+    ("Call dr office and mr. to follow up.", "office"),
+    ("Attends a Catholic Church; finished High School.", "Catholic Church"),
+    ("Per American Heart Association guidelines.", "American Heart Association"),
+    ("Fever since the 3rd day of admission; 5th metatarsal intact.", "3rd"),
+])
+def test_context_rules_leave_clinical_words(deid, text, value):
+    assert not removed(deid, text, value)
+
+
+def test_common_names_with_drug_endings_are_not_medical():
+    assert not is_medical_word("Thomas") and not is_medical_word("Chase")
+    assert is_medical_word("lymphomas") and is_medical_word("lipase") and is_medical_word("metoprolol")
+
+
+def test_a_name_found_once_is_found_in_every_case(deid):
+    text = "Attending: Dr. Quillon Abernathy\nPlan discussed with abernathy. ABERNATHY to call family."
+    spans = deid.analyze_batch([text])[0]
+    found = [text[s.start:s.end].lower() for s in spans]
+    assert sum("abernathy" in f for f in found) == 3
+
+
+def test_signer_codes_keep_clinical_codes(deid):
+    text = "EF 55%, CD4 count 410. Given KCL 20 / NS at 100.\n"
+    assert entities(deid, text) == set()
