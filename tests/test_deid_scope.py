@@ -48,6 +48,7 @@ POSITIVES = [
     ("Pt is a 45 year old female.", "AGE", "45"),
     ("He is 58 years old.", "AGE", "58"),
     ("Age: 67", "AGE", "67"),
+    ("PT: LEE, ANN | DOB 1-9-48 | 67 yrs | ACCT 4417", "AGE", "67"),
     ("Aged 8, she had asthma.", "AGE", "8"),
     ("Diagnosed at the age of 34.", "AGE", "34"),
     ("A man in his 60s.", "AGE", "60s"),
@@ -82,7 +83,7 @@ def test_each_all_phi_recognizer_finds_its_shape(text, entity, value):
 NEGATIVES = [
     "Grade 2/6 systolic murmur.", "T2 hyperintensity on MRI.", "Abdomen soft, NT, ND.", "Soft, ND, +BS.",
     "History of MS, on interferon.", "Taken to the OR in stable condition.", "Metoprolol 67 mg daily.",
-    "Diabetes for 10 years.", "Placed a 14 F Foley.", "T 99 F overnight.", "On room air, bed rest.",
+    "Diabetes for 10 years.", "Smoker | quit 20 years ago |", "Placed a 14 F Foley.", "T 99 F overnight.", "On room air, bed rest.",
     "Started on Lasix 40 daily.", "Follow up in the Cardiac Care Unit.", "Seen by Smith, MD.", "Jones, PA, saw her.",
     "US abdomen unremarkable.", "Occupation: none", "Dr. Virginia Hunt saw him.", "Washington was at bedside.",
     "Return on Day 3 to the Nursing Station.", "IN: 1200 mL, OUT: 800 mL.", "Reviewed with the team, OK to discharge.",

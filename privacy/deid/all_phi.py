@@ -35,6 +35,8 @@ def age_recognizer() -> RegexRecognizer:
     """Ages of any value: 90+ are Safe Harbor identifiers (generalised to "90+"), younger ones i2b2 PHI."""
     rules = [
         Rule("age-unit", rf"(?<![\d./])(?P<phi>{_AGE})(?={_AGE_UNIT})", 0.85),
+        # An age as a header field between separators ("DOB 1-9-48 | 67 yrs | ACCT"); "for 20 years." is a duration.
+        Rule("age-field", rf"(?:(?<=[|;][ \t]*)|^[ \t]*)(?P<phi>{_AGE})[ \t]*(?i:yrs?|years?|y)\b(?=[ \t]*(?:[|;]|$))", 0.75),
         Rule("age-sex", rf"{_NOT_TEMPERATURE}(?<![\d./-])(?P<phi>{_AGE}){_SEX_THEN}", 0.7),
         Rule("age-label", rf"(?i:\bage[ds]?\b|\bage[ \t]+of|\bage:)[ \t:]*(?P<phi>{_AGE})\b(?![ \t]*(?i:mg|ml|kg|%|/))", 0.85),
         Rule("decade", r"(?i:\bin[ \t]+(?:his|her|their)[ \t]+(?:early|mid|late)?[ \t-]*)(?P<phi>(?:[1-9]|10)0'?s)\b", 0.7),
