@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common.config import STAGE_KINDS, ConfigError, RunConfig, _check, option
+from common.config import DEID_SCOPES, STAGE_KINDS, ConfigError, RunConfig, _check, option
 from common.logs import get_logger
 from common.stages import Stage, build_schedule
 
 log = get_logger("policy")
 
 DATE_MODES = ("year", "shift", "mask")
-DEID_SCOPES = ("safe-harbor", "all-phi")  # weakest first: a policy accepts its own scope and the stricter ones
 DP_UNITS = ("record", "patient")  # in order of strength: a patient unit covers all of a patient's records
 
 

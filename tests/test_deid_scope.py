@@ -120,6 +120,14 @@ def test_under_all_phi_every_age_is_masked_and_only_90_plus_folds_birth_years(al
     assert "2019" in all_phi.deidentify("A 67 yo man seen in 2019.").text  # a 67-year-old's years stay
 
 
+def test_all_phi_with_dates_masked_removes_years_written_alone(all_phi):
+    masked = Deidentifier.from_config(DeidSection(date_mode="mask"))
+    text = "Symptoms since 2087. Metoprolol 2000 mg? No: 1900 kcal diet, shift 0700-1900."
+    out = masked.deidentify(text).text
+    assert "2087" not in out and "2000 mg" in out and "1900 kcal" in out and "0700-1900" in out, out
+    assert "2087" in all_phi.deidentify(text).text  # date-mode year keeps the year
+
+
 def test_fingerprint_changes_with_scope(all_phi, safe_harbor):
     assert all_phi.fingerprint != safe_harbor.fingerprint
 

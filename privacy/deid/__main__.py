@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from common.config import DeidSection
+from common.config import DEID_SCOPES, DeidSection
 from common.jsonfiles import RecordFileError, field, json_records
 from privacy.deid.engine import Deidentifier, DeidResult, residual_rate
 from privacy.deid.evaluation import I2b2FormatError, load_i2b2
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("output", type=Path)
     parser.add_argument("--method", choices=("mask", "surrogate"), default="mask")
     parser.add_argument("--date-mode", choices=("year", "shift", "mask"), default="year")
-    parser.add_argument("--scope", choices=("all-phi", "safe-harbor"), default=DeidSection().scope,
+    parser.add_argument("--scope", choices=DEID_SCOPES, default=DeidSection().scope,
                         help="all-phi (default): every i2b2 PHI category, also ages, professions, states, countries, "
                              "rooms, departments; safe-harbor: the HIPAA Safe Harbor identifiers only")
     parser.add_argument("--secret-env", default="MEDFED_DEID_SECRET",

@@ -210,7 +210,15 @@ def other_location_recognizer() -> RegexRecognizer:
     return RegexRecognizer("LOCATION_OTHER", rules, validate=lambda value: not all_safe(value), name="LandmarkRecognizer")
 
 
-def all_phi_recognizers() -> list[RegexRecognizer]:
-    """The recognizers ``deid.scope = "all-phi"`` adds to the Safe Harbor ones."""
-    return [age_recognizer(), profession_recognizer(), state_recognizer(), country_recognizer(), room_recognizer(),
+def year_recognizer() -> RegexRecognizer:
+    """Years written alone ("symptoms since 2087"): i2b2 DATE, kept by Safe Harbor and by deid.date-mode=year."""
+    rules = [Rule("year-alone", r"(?<![\d/.:,-])(?:19|20|21)\d{2}(?![\d/-]|[.,]\d)(?![ \t]*(?i:mg|mcg|ml|cc|units?\b|u\b|iu\b|"
+                                r"kcal|cal\b|calories|g\b|grams|steps|hours?|hrs?\b|h\b|lbs?|%|feet|ft\b|miles|m\b|-))", 0.6)]
+    return RegexRecognizer("DATE", rules, name="YearRecognizer")
+
+
+def all_phi_recognizers(keep_years: bool = True) -> list[RegexRecognizer]:
+    """The recognizers ``deid.scope = "all-phi"`` adds to the Safe Harbor ones; years alone too unless the
+    date mode keeps them (``keep_years``: deid.date-mode=year)."""
+    return [*([] if keep_years else [year_recognizer()]), age_recognizer(), profession_recognizer(), state_recognizer(), country_recognizer(), room_recognizer(),
             department_recognizer(), other_location_recognizer()]

@@ -173,7 +173,8 @@ class Deidentifier:
         self.cfg = cfg
         self._secret = secret
         nlp_engine = OfflineSpacyNlpEngine(cfg.spacy_model, _NER_CONFIGURATION, exclude=_UNUSED_PIPES)
-        recognizers = clinical_recognizers() + (all_phi_recognizers() if cfg.scope == "all-phi" else [])
+        recognizers = clinical_recognizers() + (all_phi_recognizers(keep_years=cfg.date_mode == "year")
+                                                if cfg.scope == "all-phi" else [])
         registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
         self.analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[LANGUAGE],
                                        default_score_threshold=cfg.score_threshold)

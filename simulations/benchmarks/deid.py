@@ -23,7 +23,7 @@ import random
 import time
 from pathlib import Path
 
-from common.config import DeidSection
+from common.config import DEID_SCOPES, DeidSection
 from privacy.deid import Deidentifier
 from privacy.deid.all_phi import all_phi_recognizers
 from privacy.deid.evaluation import (
@@ -106,17 +106,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--i2b2-dir", "--i2b2", dest="i2b2", type=Path,
                         help="folder (or file) of i2b2-2014 XML notes to evaluate too")
-    parser.add_argument("--scope", choices=("all-phi", "safe-harbor"), default=DeidSection().scope,
+    parser.add_argument("--scope", choices=DEID_SCOPES, default=DeidSection().scope,
                         help="deid.scope of the de-identifier measured")
+    parser.add_argument("--date-mode", choices=("year", "shift", "mask"), default=DeidSection().date_mode,
+                        help="deid.date-mode (mask: also years written alone are removed under all-phi)")
     parser.add_argument("--no-presidio", action="store_true", help="skip the Presidio default baseline")
     parser.add_argument("--out", type=Path, default=Path("runs/benchmarks/deid.json"))
     args = parser.parse_args(argv)
 
-    cfg = DeidSection(scope=args.scope)
+    cfg = DeidSection(scope=args.scope, date_mode=args.date_mode)
     deid = Deidentifier.from_config(cfg)
     # The generators annotate no age under 90, profession, state, country, room or department: what only the
     # all-PHI recognizers remove there is not scored. The i2b2 notes are scored on everything.
-    not_annotated_by_generators = frozenset(r.name for r in all_phi_recognizers())
+    not_annotated_by_generators = frozenset(r.name for r in all_phi_recognizers(keep_years=True))
     corpora = {"synthetic": synthetic_corpus(args.notes, args.seed),
                "synthetic_b": synthetic_corpus_b(args.notes, args.seed)}
     if args.i2b2:
