@@ -52,7 +52,7 @@ bookkeeper builder bus-driver butcher carpenter cashier chef chemist clerk coach
 custodian dancer dentist designer developer dishwasher driver economist editor electrician engineer farmer
 firefighter fireman fisherman florist foreman gardener guard hairdresser historian housekeeper janitor jeweler
 journalist judge laborer landscaper lawyer librarian lifeguard linguist machinist mail-carrier mailman manager
-mason mechanic merchant miner minister missionary model musician nanny nurse officer painter paralegal
+mason mechanic merchant miner minister missionary musician nanny nurse officer painter paralegal
 paramedic pastor pharmacist photographer physician physicist pilot plumber poet policeman politician porter
 priest principal professor programmer psychologist rabbi realtor receptionist reporter researcher roofer
 sailor salesman saleswoman scientist seamstress secretary sheriff singer soldier steelworker student surgeon
@@ -70,7 +70,7 @@ _PROFESSION = (rf"(?:(?:{_PROFESSION_MODIFIERS})[ \t]+)*(?:{_PROFESSION_WORD})(?
                rf"(?:[ \t]+(?:worker|assistant|aide|operator|driver|officer|manager))?")
 _PROFESSION_CONTEXT = (r"(?i:\b(?:retired|former|formerly[ \t]+an?|works?[ \t]+as[ \t]+an?|worked[ \t]+as[ \t]+an?|"
                        r"working[ \t]+as[ \t]+an?|employed[ \t]+as[ \t]+an?|job[ \t]+as[ \t]+an?|career[ \t]+as[ \t]+an?|"
-                       r"is[ \t]+an?|was[ \t]+an?|previously[ \t]+an?|as[ \t]+an?|by[ \t]+trade[ \t]+an?))")
+                       r"is[ \t]+an?|was[ \t]+an?|previously[ \t]+an?|by[ \t]+trade[ \t]+an?))")
 # A word after "works as a" that ends the profession rather than being one ("works as a teacher at").
 _STOP_AFTER_AS = r"(?:at|for|in|with|and|but|who|since|until|from|on|of|the|to|part|full|time)\b"
 
