@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common.config import ConfigError, DataSection, DPSection, RunConfig, _check, option
+from common.config import DEID_SCOPES, ConfigError, DataSection, DPSection, RunConfig, _check, option
 from common.logs import get_logger
 from common.stage_kinds import KINDS
 from common.stages import Stage, build_schedule
@@ -50,6 +50,9 @@ class HospitalPolicy:
                                    "that finds nothing would unmask everything); empty: any.")
     deid_date_modes: str = option("year,mask", "Comma-separated deid.date-mode values accepted ('shift' keeps "
                                   "exact intervals between a patient's dates).")
+    deid_scope: str = option("all-phi", "Least de-identification scope accepted: 'all-phi' refuses deid.scope="
+                             "safe-harbor (which keeps ages, professions, states, countries, rooms); 'safe-harbor' "
+                             "accepts both.", choices=DEID_SCOPES)
     dp_required: bool = option(False, "Sample-level DP must be on (dp.enabled=true).")
     dp_max_epsilon: float = option(0.0, "Under DP, the largest dp.target-epsilon accepted (then 0, no limit, is "
                                    "refused); 0: no cap.", min=0.0)
@@ -108,7 +111,7 @@ class HospitalPolicy:
         """A simulated hospital's policy: its folder is chosen by the run config, so the run config owns it
         (and where its ``data`` cache and ``dp`` ledger go)."""
         return cls(deid_required=False, deid_max_score_threshold=1.0, deid_max_residual_rate=1.0, deid_spacy_model="",
-                   deid_date_modes=",".join(DATE_MODES), dp_max_delta=0.1,
+                   deid_scope="safe-harbor", deid_date_modes=",".join(DATE_MODES), dp_max_delta=0.1,
                    cache_dir=str(Path(data.cache_dir).expanduser().absolute()) if data.cache_dir else "",
                    ledger_dir=str(Path(dp.ledger_dir).expanduser().absolute()) if dp.ledger_dir else "")
 
@@ -127,6 +130,8 @@ class HospitalPolicy:
                            f"{self.deid_max_residual_rate:g}")
             if self.deid_spacy_model and deid.spacy_model != self.deid_spacy_model:
                 out.append("deid.spacy-model is not the model this hospital's policy names")
+            if DEID_SCOPES.index(deid.scope) < DEID_SCOPES.index(self.deid_scope):
+                out.append(f"deid.scope={deid.scope} is weaker than the policy's {self.deid_scope}")
             if deid.date_mode not in _items(self.deid_date_modes):
                 out.append(f"deid.date-mode={deid.date_mode} is not one of the policy's {self.deid_date_modes}")
         if self.dp_required and not dp.enabled:

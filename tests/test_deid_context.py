@@ -94,7 +94,6 @@ def test_context_rules_find_phi(deid, text, value):
     ("Dictated by: Lee, Ann, M.D.\n", "M.D."),
     ("Referred to Mental Health and Home Health services.", "Mental Health"),
     ("Re: Ana Ruiz, DOB 03/21/1979", "DOB"),
-    ("Lives at 12 Oak Street, Springfield, IL 62704.", "IL"),
     ("Triage RN / charge nurse aware.", "charge nurse"),
     ("ED^Triage^Chest Pain^Discharged\n", "Chest Pain"),
     ("MAR reviewed; dec appetite.", "MAR"),

@@ -1,7 +1,8 @@
 """De-identify a file or folder inside the hospital.
 
     python -m privacy.deid INPUT OUTPUT [--method surrogate --secret-env MEDFED_DEID_SECRET]
-                                        [--date-mode shift] [--field text] [--review review.html]
+                                        [--date-mode shift] [--scope safe-harbor] [--field text]
+                                        [--review review.html]
 
 INPUT is a .txt, .jsonl or i2b2-format .xml file or a folder of them; OUTPUT mirrors it. In .jsonl files the
 string field ``--field`` of every line is de-identified and the other fields are kept; in .xml files the
@@ -23,7 +24,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from common.config import DeidSection
+from common.config import DEID_SCOPES, DeidSection
 from common.jsonfiles import RecordFileError, field, json_records
 from privacy.deid.engine import Deidentifier, DeidResult, residual_rate
 from privacy.deid.evaluation import I2b2FormatError, load_i2b2
@@ -90,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("output", type=Path)
     parser.add_argument("--method", choices=("mask", "surrogate"), default="mask")
     parser.add_argument("--date-mode", choices=("year", "shift", "mask"), default="year")
+    parser.add_argument("--scope", choices=DEID_SCOPES, default=DeidSection().scope,
+                        help="all-phi (default): every i2b2 PHI category, also ages, professions, states, countries, "
+                             "rooms, departments; safe-harbor: the HIPAA Safe Harbor identifiers only")
     parser.add_argument("--secret-env", default="MEDFED_DEID_SECRET",
                         help="environment variable holding the hospital secret (surrogates, date shift)")
     parser.add_argument("--field", default="text", help="string field to de-identify in .jsonl lines")
@@ -99,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     secret = os.environ.get(args.secret_env, "").encode() or None
-    cfg = replace(DeidSection(), method=args.method, date_mode=args.date_mode, num_workers=args.workers,
+    cfg = replace(DeidSection(), method=args.method, date_mode=args.date_mode, scope=args.scope, num_workers=args.workers,
                   max_residual_rate=args.max_residual_rate)
     files = _inputs(args.input)
     counts: Counter[str] = Counter()

@@ -23,6 +23,7 @@ from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorCon
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from common.config import DeidSection
+from privacy.deid.all_phi import all_phi_recognizers
 from privacy.deid.nlp import LANGUAGE, OfflineSpacyNlpEngine, load_pipeline
 from privacy.deid.recognizers import (
     NOT_EPONYM,
@@ -35,6 +36,7 @@ from privacy.deid.recognizers import (
 from privacy.deid.safelist import grow_name, is_safe_word
 from privacy.deid.surrogates import (
     KeyedSurrogates,
+    age_over_89,
     generalise_age,
     generalise_zip,
     mask,
@@ -158,6 +160,9 @@ class ResidualScanner:
 class Deidentifier:
     """Finds PHI with Presidio's analyzer (clinical recognizers, offline spaCy) and replaces it.
 
+    ``cfg.scope`` decides what PHI is: "safe-harbor" the HIPAA identifiers, "all-phi" (the default) also the
+    i2b2 categories Safe Harbor lets stay (``privacy/deid/all_phi.py``).
+
     Build it once per process with ``from_config``; ``deidentify_batch`` is the call for data pipelines.
     """
 
@@ -168,7 +173,9 @@ class Deidentifier:
         self.cfg = cfg
         self._secret = secret
         nlp_engine = OfflineSpacyNlpEngine(cfg.spacy_model, _NER_CONFIGURATION, exclude=_UNUSED_PIPES)
-        registry = RecognizerRegistry(recognizers=clinical_recognizers(), supported_languages=[LANGUAGE])
+        recognizers = clinical_recognizers() + (all_phi_recognizers(keep_years=cfg.date_mode == "year")
+                                                if cfg.scope == "all-phi" else [])
+        registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
         self.analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[LANGUAGE],
                                        default_score_threshold=cfg.score_threshold)
         self._anonymizer = AnonymizerEngine()
@@ -255,7 +262,11 @@ class Deidentifier:
     def _replacement_for(self, entity: str, patient: PatientContext | None, cutoff: int | None = None
                          ) -> Callable[[str], str]:
         if entity == "AGE":
-            return generalise_age
+            if self.cfg.scope == "safe-harbor":
+                return generalise_age  # only ages over 89 are found
+            if self.cfg.method == "surrogate":
+                return self._surrogates.age
+            return lambda _: mask("AGE")
         if entity == "ZIP":
             return generalise_zip
         if entity == "DATE":
@@ -315,7 +326,7 @@ def _birth_year_cutoff(text: str, spans: Sequence[RecognizerResult]) -> int | No
     """Where a text gives an age over 89, the last year that can be a birth year (Safe Harbor folds them into
     the 90+ category): 90 years before the text's latest year; with no year to go by, every year. None when
     the text gives no such age."""
-    if not any(s.entity_type == "AGE" for s in spans):
+    if not any(s.entity_type == "AGE" and age_over_89(text[s.start:s.end]) for s in spans):
         return None
     years = [int(m.group()) for m in _ANY_YEAR.finditer(text)]
     return max(years) - 90 if years else 9999

@@ -114,7 +114,8 @@ class PredictedSpan:
     source: str = ""  # the recognizer that found it, for attribution
 
 
-def token_metrics(notes: Sequence[GoldNote], predictions: Sequence[Sequence[PredictedSpan]]) -> dict:
+def token_metrics(notes: Sequence[GoldNote], predictions: Sequence[Sequence[PredictedSpan]],
+                  unannotated_sources: frozenset[str] = frozenset()) -> dict:
     """Token-level PHI recall, precision and F2, overall and per category, type and recognizer.
 
     A token (a run of word characters) is gold PHI when a gold span overlaps it, and predicted PHI when a
@@ -124,12 +125,18 @@ def token_metrics(notes: Sequence[GoldNote], predictions: Sequence[Sequence[Pred
     the tokens were removed at all (the type found does not matter); precision per category asks whether
     tokens predicted as that category were PHI. ``per_recognizer`` counts, for each recognizer, the gold
     tokens it caught, those it alone caught and the tokens it removed wrongly.
+
+    ``unannotated_sources``: recognizers of PHI types the corpus does not annotate (the synthetic generators
+    mark no age under 90, state or profession). A token only they removed, outside every gold span, is
+    neither right nor wrong there: it is counted apart (``unannotated_tokens``), not as a false positive.
+    Leave it empty for corpora that annotate every i2b2 type.
     """
     tp, fn, fp = Counter(), Counter(), Counter()
     all_tp = all_fn = 0
     type_tp, type_fn = Counter(), Counter()
     predicted_tokens = Counter()
     source_tp, source_only, source_fp = Counter(), Counter(), Counter()
+    unannotated, source_unannotated = 0, Counter()
     for note, predicted in zip(notes, predictions, strict=True):
         for token in _TOKEN.finditer(note.text):
             s, e = token.span()
@@ -141,6 +148,10 @@ def token_metrics(notes: Sequence[GoldNote], predictions: Sequence[Sequence[Pred
                 (type_tp if pred else type_fn)[gold[0].kind or gold[0].category] += 1
             if hipaa:
                 (tp if pred else fn)[hipaa[0].category] += 1
+            if pred and not gold and {p.source for p in pred} <= unannotated_sources:
+                unannotated += 1
+                source_unannotated.update({p.source for p in pred})
+                continue
             if pred:
                 predicted_tokens[pred[0].category] += 1
                 if not gold:
@@ -152,10 +163,15 @@ def token_metrics(notes: Sequence[GoldNote], predictions: Sequence[Sequence[Pred
                     source_only[next(iter(sources))] += 1
     total_fp = sum(fp.values())
     report = {"overall": _scores(sum(tp.values()), sum(fn.values()), total_fp),
-              "all_phi": _scores(all_tp, all_fn, total_fp), "per_category": {}, "per_type": {},
+              "all_phi": _scores(all_tp, all_fn, total_fp), "unannotated_tokens": unannotated,
+              "per_category": {}, "per_type": {},
               "per_recognizer": {source: {"phi_tokens": source_tp[source], "only_phi_tokens": source_only[source],
                                           "false_positive_tokens": source_fp[source]}
-                                 for source in sorted(set(source_tp) | set(source_fp)) if source}}
+                                 for source in sorted(set(source_tp) | set(source_fp) | set(source_unannotated))
+                                 if source}}
+    if unannotated_sources:
+        for source, counts in report["per_recognizer"].items():
+            counts["unannotated_tokens"] = source_unannotated[source]
     for category in sorted(set(tp) | set(fn) | set(predicted_tokens)):
         gold_n = tp[category] + fn[category]
         pred_n = predicted_tokens[category]

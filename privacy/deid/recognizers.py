@@ -30,6 +30,9 @@ CATEGORIES: dict[str, str] = {
     "PHONE": "CONTACT", "EMAIL_ADDRESS": "CONTACT", "URL": "CONTACT", "IP_ADDRESS": "CONTACT",
     "SSN": "ID", "MRN": "ID", "HEALTH_PLAN": "ID", "ACCOUNT": "ID", "LICENSE": "ID", "VEHICLE": "ID",
     "DEVICE": "ID", "ID": "ID",
+    # deid.scope = "all-phi" only (privacy/deid/all_phi.py): i2b2 PHI that Safe Harbor lets stay.
+    "PROFESSION": "PROFESSION", "STATE": "LOCATION", "COUNTRY": "LOCATION", "ROOM": "LOCATION",
+    "DEPARTMENT": "ORGANIZATION", "LOCATION_OTHER": "LOCATION",
 }
 
 # --- building blocks (case-sensitive; ``[ \t]`` so a match never runs across lines) ---------------------

@@ -25,6 +25,13 @@ _ENDINGS = ("den", "rick", "ton", "lin", "wood", "ley", "mont", "ford", "vin", "
 _PLACE_ENDINGS = ("ville", "burg", "field", "port", "haven", "brook", "ridge", "ton", "dale", "wood")
 _STREET_KINDS = ("Street", "Avenue", "Road", "Lane", "Drive", "Court", "Way", "Place")
 _FACILITY_KINDS = ("General Hospital", "Medical Center", "Community Hospital", "Clinic", "Health Center")
+# Fake values of the all-PHI categories: a job, a state and a country stay a job, a state and a country.
+_PROFESSIONS = ("teacher", "electrician", "accountant", "carpenter", "librarian", "mechanic", "clerk", "engineer",
+                "cook", "painter", "farmer", "driver")
+_STATE_NAMES = ("Vermont", "Oregon", "Nebraska", "Ohio", "Kansas", "Utah", "Iowa", "Idaho", "Arizona", "Kentucky")
+_STATE_CODES = ("VT", "NE", "KS", "UT", "IA", "AZ", "KY", "NV", "WI", "MN")
+_COUNTRIES = ("Norway", "Chile", "Portugal", "Kenya", "Canada", "Japan", "Poland", "Peru", "Ireland", "Ghana")
+_UNIT_KINDS = ("Wing", "Pavilion", "Unit", "Tower")
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%m-%d-%y", "%m.%d.%Y",
                 "%d-%b-%Y", "%d-%b-%y", "%B %d, %Y", "%B %d %Y", "%b %d, %Y", "%b %d %Y", "%b. %d, %Y", "%d %B %Y", "%d %b %Y",
@@ -40,6 +47,14 @@ def mask(entity: str) -> str:
 def generalise_age(_: str) -> str:
     """Safe Harbor aggregates every age over 89 into one category."""
     return "90+"
+
+
+def age_over_89(value: str) -> bool:
+    """True for an age Safe Harbor requires removed: digits above 89, or spelled from "ninety" up."""
+    digits = re.sub(r"\D", "", value)
+    if digits:
+        return int(digits) > 89
+    return value.strip().lower().startswith(("ninety", "one hundred"))
 
 
 def generalise_zip(value: str) -> str:
@@ -132,8 +147,42 @@ class KeyedSurrogates:
         d = self._digest("ip", value)
         return f"10.{d[0]}.{d[1]}.{d[2]}"
 
+    def age(self, value: str) -> str:
+        """90+ for a Safe Harbor age; a younger age becomes a keyed one of the same decade (a 67-year-old stays
+        in his sixties, so the clinical picture holds, but the exact age is gone)."""
+        if age_over_89(value) or not value.isdigit():
+            return generalise_age(value) if age_over_89(value) else mask("AGE")
+        decade = int(value) // 10 * 10
+        return str(decade + self._digest("age", value)[0] % 10)
+
+    def profession(self, value: str) -> str:
+        return self._pick(_PROFESSIONS, "profession", value.lower())
+
+    def state(self, value: str) -> str:
+        """A postal code stays a postal code and a name a name."""
+        options = _STATE_CODES if value.isupper() and len(value.strip(".")) == 2 else _STATE_NAMES
+        return self._pick(options, "state", value.lower())
+
+    def country(self, value: str) -> str:
+        return self._pick(_COUNTRIES, "country", value.lower())
+
+    def department(self, value: str) -> str:
+        return f"{self.place(value)} {self._pick(_UNIT_KINDS, 'unit', value.lower())}"
+
     def replace(self, entity: str, value: str) -> str:
         """The surrogate for ``value`` found as ``entity`` (types without a fake form are masked)."""
+        if entity == "AGE":
+            return self.age(value)
+        if entity == "PROFESSION":
+            return self.profession(value)
+        if entity == "STATE":
+            return self.state(value)
+        if entity == "COUNTRY":
+            return self.country(value)
+        if entity == "DEPARTMENT":
+            return self.department(value)
+        if entity == "LOCATION_OTHER":
+            return self.place(value)
         if entity == "PERSON":
             return self.person(value)
         if entity in ("CITY", "LOCATION"):
@@ -148,7 +197,7 @@ class KeyedSurrogates:
             return self.url(value)
         if entity == "IP_ADDRESS":
             return self.ip(value)
-        if entity in ("PHONE", "SSN", "MRN", "HEALTH_PLAN", "ACCOUNT", "LICENSE", "VEHICLE", "DEVICE", "ID"):
+        if entity in ("PHONE", "SSN", "MRN", "HEALTH_PLAN", "ACCOUNT", "LICENSE", "VEHICLE", "DEVICE", "ID", "ROOM"):
             return self.same_shape(entity, value)
         return mask(entity)
 
