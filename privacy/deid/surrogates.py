@@ -171,35 +171,10 @@ class KeyedSurrogates:
 
     def replace(self, entity: str, value: str) -> str:
         """The surrogate for ``value`` found as ``entity`` (types without a fake form are masked)."""
-        if entity == "AGE":
-            return self.age(value)
-        if entity == "PROFESSION":
-            return self.profession(value)
-        if entity == "STATE":
-            return self.state(value)
-        if entity == "COUNTRY":
-            return self.country(value)
-        if entity == "DEPARTMENT":
-            return self.department(value)
-        if entity == "LOCATION_OTHER":
-            return self.place(value)
-        if entity == "PERSON":
-            return self.person(value)
-        if entity in ("CITY", "LOCATION"):
-            return self.place(value)
-        if entity == "STREET_ADDRESS":
-            return self.street(value)
-        if entity == "HOSPITAL":
-            return self.facility(value)
-        if entity == "EMAIL_ADDRESS":
-            return self.email(value)
-        if entity == "URL":
-            return self.url(value)
-        if entity == "IP_ADDRESS":
-            return self.ip(value)
-        if entity in ("PHONE", "SSN", "MRN", "HEALTH_PLAN", "ACCOUNT", "LICENSE", "VEHICLE", "DEVICE", "ID", "ROOM"):
+        if entity in _SAME_SHAPE:
             return self.same_shape(entity, value)
-        return mask(entity)
+        method = _BY_ENTITY.get(entity)
+        return getattr(self, method)(value) if method else mask(entity)
 
     def date_shift_days(self, patient_id: str, max_days: int) -> int:
         """A non-zero shift in [-max_days, max_days], the same for every date of one patient."""
@@ -217,3 +192,11 @@ def shift_date(value: str, days: int) -> str:
     if fmt in ("%B %Y", "%b %Y", "%m/%Y"):
         moment = moment.replace(day=15)  # month precision: shift the middle of the month
     return (moment + timedelta(days=days)).strftime(fmt)
+
+
+# Which surrogate each entity type gets: a fake of its own kind, or the same shape with other characters.
+_BY_ENTITY = {"AGE": "age", "PROFESSION": "profession", "STATE": "state", "COUNTRY": "country",
+              "DEPARTMENT": "department", "LOCATION_OTHER": "place", "PERSON": "person", "CITY": "place",
+              "LOCATION": "place", "STREET_ADDRESS": "street", "HOSPITAL": "facility", "EMAIL_ADDRESS": "email",
+              "URL": "url", "IP_ADDRESS": "ip"}
+_SAME_SHAPE = frozenset({"PHONE", "SSN", "MRN", "HEALTH_PLAN", "ACCOUNT", "LICENSE", "VEHICLE", "DEVICE", "ID", "ROOM"})
