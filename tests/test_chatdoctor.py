@@ -61,6 +61,15 @@ def test_training_pairs_state_the_facts_in_other_words_than_the_questions(diseas
     assert any("Lorazepam" in a for _, a in pairs) and any("Panic disorder" in a for _, a in pairs)
 
 
+def test_every_training_answer_starts_with_the_fact_a_question_scores(diseases):
+    # The scored option text starts the answer, so the fact must lead it: the disease, or each asked medication.
+    pairs = knowledge_pairs(diseases[0], seed=0)
+    leads = [a for _, a in pairs]
+    assert sum(a.startswith("Panic disorder ") for a in leads) == 4  # one per symptom pair
+    assert sum(a.startswith("Lorazepam") for a in leads) == sum(a.startswith("Alprazolam (Xanax)") for a in leads) == 1
+    assert len(pairs) == 4 + 2
+
+
 def test_disease_split_is_complete_disjoint_and_seeded():
     names = [f"disease {i}" for i in range(100)]
     split = split_by_disease(names, 3, seed=1)
