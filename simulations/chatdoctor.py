@@ -59,6 +59,15 @@ def load_diseases(path: Path) -> list[Disease]:
     return diseases
 
 
+def pick_diseases(diseases: Sequence[Disease], count: int, seed: int) -> list[Disease]:
+    """A seeded sample of ``count`` diseases in table order (0 or more than the table: all of them), for a
+    knowledge task that must fit a smaller compute budget."""
+    if not 0 < count < len(diseases):
+        return list(diseases)
+    chosen = set(random.Random(f"{seed}-diseases").sample(range(len(diseases)), count))
+    return [d for i, d in enumerate(diseases) if i in chosen]
+
+
 def split_by_disease(names: Sequence[str], hospitals: int, seed: int) -> list[list[str]]:
     """Deal the diseases to ``hospitals`` after a seeded shuffle: complete, disjoint, sizes within one."""
     order = sorted(set(names))

@@ -67,7 +67,14 @@ from common.records import Conversation
 from common.stages import Stage, build_schedule
 from common.tokens import IGNORE
 from server.federation import from_arrayrecord, to_arrayrecord
-from simulations.chatdoctor import knowledge_pairs, knowledge_questions, load_diseases, split_answers, split_by_disease
+from simulations.chatdoctor import (
+    knowledge_pairs,
+    knowledge_questions,
+    load_diseases,
+    pick_diseases,
+    split_answers,
+    split_by_disease,
+)
 from simulations.realdata import RealDataPlan, write_hospitals
 from simulations.run import ensure_synthetic_hospitals, parse_overrides
 
@@ -271,7 +278,8 @@ def pubmedqa_task(cfg: RunConfig, tokenizer, objective, args) -> Task:
 
 def knowledge_task(cfg: RunConfig, tokenizer, objective, args) -> Task:
     """Facts of the ChatDoctor disease table, split by disease; closed questions on every disease."""
-    diseases = load_diseases(Path(args.data_dir) / "chatdoctor" / "disease_database_mini.csv")
+    diseases = pick_diseases(load_diseases(Path(args.data_dir) / "chatdoctor" / "disease_database_mini.csv"),
+                             args.diseases, cfg.run.seed)
     split = split_by_disease([d.name for d in diseases], cfg.simulation.num_hospitals, cfg.run.seed)
     by_name = {d.name: d for d in diseases}
     root = Path(cfg.data.root).expanduser()
@@ -413,6 +421,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data-dir", default="../shared/data", help="folder holding chatdoctor/ (ChatDoctor tasks)")
     parser.add_argument("--max-pubmedqa", type=int, default=0, help="PubMedQA training items over all hospitals")
     parser.add_argument("--max-chatdoctor", type=int, default=0, help="ChatDoctor pairs over all hospitals (0: all)")
+    parser.add_argument("--diseases", type=int, default=0,
+                        help="chatdoctor-knowledge: diseases of the table trained and asked about (0: all 100)")
     parser.add_argument("--answer-words", type=int, default=60, help="words kept of each ChatDoctor question and answer")
     parser.add_argument("--heldout-answers", type=int, default=100, help="chatdoctor-answers: shared held-out pairs")
     parser.add_argument("--rouge-items", type=int, default=16, help="chatdoctor-answers: held-out answers generated")
