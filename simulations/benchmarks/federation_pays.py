@@ -463,7 +463,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "targets": headline(args.task, results, task.metric, per_item, task.higher_is_better)
         if task.name != "synthetic" else None,
         "seconds": time.perf_counter() - started, "threads": torch.get_num_threads(),
-        "config": base_cfg.to_flat(),
+        "config": base_cfg.to_flat(), "arguments": vars(args),
     }
     out = Path(base_cfg.run.output_dir).expanduser() / "benchmarks"
     out.mkdir(parents=True, exist_ok=True)
