@@ -27,6 +27,7 @@ from common.jsonfiles import RecordFileError
 SYMPTOM_QUESTION = "A patient presents with {symptoms}. Which disease is the most likely?"
 MEDICATION_QUESTION = "Which of these medications is used to treat {disease}?"
 OPTIONS = 4  # the right answer and three distractors
+MEDICATIONS_ASKED = 3  # disease -> medication asks for one of the table's first three (its most typical)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,15 @@ def load_diseases(path: Path) -> list[Disease]:
                 raise RecordFileError(f"{path}:{line}: field 'disease' is empty")
             diseases.append(Disease(name, values["Symptom"], values["Medical Tests"], values["Medications"]))
     return diseases
+
+
+def pick_diseases(diseases: Sequence[Disease], count: int, seed: int) -> list[Disease]:
+    """A seeded sample of ``count`` diseases in table order (0 or more than the table: all of them), for a
+    knowledge task that must fit a smaller compute budget."""
+    if not 0 < count < len(diseases):
+        return list(diseases)
+    chosen = set(random.Random(f"{seed}-diseases").sample(range(len(diseases)), count))
+    return [d for i, d in enumerate(diseases) if i in chosen]
 
 
 def split_by_disease(names: Sequence[str], hospitals: int, seed: int) -> list[list[str]]:
@@ -89,29 +99,28 @@ def knowledge_questions(diseases: Sequence[Disease], seed: int) -> list[Multiple
         foreign = sorted({m for d in diseases if d.name != disease.name for m in d.medications} - set(disease.medications))
         if disease.medications and len(foreign) >= OPTIONS - 1:
             items.append(_closed(f"medication:{disease.name}", MEDICATION_QUESTION.format(disease=disease.name),
-                                 rng.choice(disease.medications), rng.sample(foreign, OPTIONS - 1), rng))
+                                 rng.choice(disease.medications[:MEDICATIONS_ASKED]), rng.sample(foreign, OPTIONS - 1), rng))
     return items
 
 
 def knowledge_pairs(disease: Disease, seed: int, *, symptom_pairs: int = 4) -> list[tuple[str, str]]:
-    """(instruction, answer) pairs stating the disease's facts, worded unlike ``knowledge_questions``."""
+    """(instruction, answer) pairs stating the disease's facts, worded unlike ``knowledge_questions``.
+
+    Every answer starts with the fact a question asks for (the disease, or a medication), as the scored
+    option text starts the answer: facts stated only after a lead-in ("Those complaints can be caused by
+    Panic disorder.") moved the trained model's answer prefix, not the option it is scored on. The
+    medications asked about (the first ``MEDICATIONS_ASKED``) each lead one answer.
+    """
     rng = random.Random(f"{seed}-facts-{disease.name}")
     name, pairs = disease.name, []
     for _ in range(symptom_pairs if len(disease.symptoms) >= 3 else 0):
         shown = _join(rng.sample(disease.symptoms, 3)).lower()
         pairs.append((f"I have been having {shown}. What could be wrong with me?",
-                      f"Those complaints can be caused by {name}."))
-    if disease.symptoms:
-        pairs.append((f"Describe how {name} shows itself.",
-                      f"People with {name} often report {_join(disease.symptoms).lower()}."))
-    if disease.medications:
-        pairs.append((f"How do doctors manage {name}?", f"{name} is managed with {_join(disease.medications)}."))
-        for start in range(0, min(len(disease.medications), 6), 3):
-            drugs = _join(disease.medications[start:start + 3])
-            pairs.append((f"What condition might a doctor prescribe {drugs} for?", f"{drugs}: prescribed for {name}."))
-    if disease.tests:
-        pairs.append((f"What would a doctor order to check for {name}?",
-                      f"To check for {name} a doctor may order {_join(disease.tests[:4])}."))
+                      f"{name} can cause those complaints."))
+    asked = list(disease.medications[:MEDICATIONS_ASKED])
+    for turn in range(len(asked)):
+        drugs = _join(asked[turn:] + asked[:turn])
+        pairs.append((f"What medicines are prescribed for {name}?", f"{drugs} are prescribed for {name}."))
     return pairs
 
 

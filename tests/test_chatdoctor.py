@@ -12,6 +12,7 @@ from simulations.chatdoctor import (
     knowledge_pairs,
     knowledge_questions,
     load_diseases,
+    pick_diseases,
     split_answers,
     split_by_disease,
 )
@@ -59,6 +60,23 @@ def test_training_pairs_state_the_facts_in_other_words_than_the_questions(diseas
     assert pairs and not {q for q, _ in pairs} & questions
     assert not any("most likely" in q or "Which of these medications" in q for q, _ in pairs)
     assert any("Lorazepam" in a for _, a in pairs) and any("Panic disorder" in a for _, a in pairs)
+
+
+def test_every_training_answer_starts_with_the_fact_a_question_scores(diseases):
+    # The scored option text starts the answer, so the fact must lead it: the disease, or each asked medication.
+    pairs = knowledge_pairs(diseases[0], seed=0)
+    leads = [a for _, a in pairs]
+    assert sum(a.startswith("Panic disorder ") for a in leads) == 4  # one per symptom pair
+    assert sum(a.startswith("Lorazepam") for a in leads) == sum(a.startswith("Alprazolam (Xanax)") for a in leads) == 1
+    assert len(pairs) == 4 + 2
+
+
+def test_a_disease_sample_is_seeded_in_table_order_and_zero_keeps_all(diseases):
+    picked = pick_diseases(diseases, 2, seed=0)
+    assert len(picked) == 2 and picked == [d for d in diseases if d in picked]
+    assert picked == pick_diseases(diseases, 2, seed=0)
+    assert {tuple(pick_diseases(diseases, 2, seed=s)) for s in range(10)} != {tuple(picked)}
+    assert pick_diseases(diseases, 0, seed=0) == pick_diseases(diseases, 9, seed=0) == diseases
 
 
 def test_disease_split_is_complete_disjoint_and_seeded():

@@ -57,6 +57,24 @@ def test_batched_option_text_likelihood_matches_the_plain_one(tiny):
     assert [s for s, _ in batched] == pytest.approx(list(plain.logliks), abs=1e-4)
 
 
+def test_cached_prompt_option_scoring_matches_the_plain_one_through_a_lora_adapter(tiny_model_dir):
+    # The shared prompt cache must carry the adapter's keys and values: B starts random, not zero, so LoRA counts.
+    from peft import LoraConfig, get_peft_model
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"],
+                                            init_lora_weights=False)).eval()
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    prompt = PromptBuilder(tokenizer).render(_items(1)[0])
+    options = ["Panic disorder with palpitations", "Diabetes", "Injury to the knee", "Injury to the hip joint"]
+    batched = option_text_logliks(model, tokenizer, prompt, options)
+    plain = option_logliks(model, tokenizer, prompt, options)
+    with model.disable_adapter():
+        without = option_logliks(model, tokenizer, prompt, options)
+    assert [s for s, _ in batched] == pytest.approx(list(plain.logliks), abs=1e-4)
+    assert list(plain.logliks) != pytest.approx(list(without.logliks), abs=1e-3)
+
+
 @pytest.mark.slow
 def test_training_on_one_answer_makes_both_scorers_prefer_it(tiny_model_dir, tmp_path):
     from simulations.benchmarks.scoring_sanity import run

@@ -120,34 +120,38 @@ def score_prompts(model: torch.nn.Module, tokenizer, prompts: Sequence[str], lab
 @torch.no_grad()
 def option_text_logliks(model: torch.nn.Module, tokenizer, prompt: str, options: Sequence[str]
                         ) -> list[tuple[float, int]]:
-    """(summed log-probability, token count) of each option's text after ``prompt``; one batched forward pass.
+    """(summed log-probability, token count) of each option's text after ``prompt``.
 
     For options that are words or names rather than labels with distinct first tokens ("Chronic sinusitis"
-    against "Chronic pancreatitis"); the caller picks the sum or the per-token mean.
+    against "Chronic pancreatitis"); the caller picks the sum or the per-token mean. The prompt runs once
+    and its key/value cache is shared by the options, which then run together as one short batch: an item
+    costs its prompt plus its options' tokens, not the prompt once per option (on 2 CPU cores the prompts
+    were three quarters of every arm's evaluation).
     """
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     rows = [tokenizer(prompt + option, add_special_tokens=False)["input_ids"] for option in options]
     if any(row[:len(prompt_ids)] != prompt_ids or len(row) == len(prompt_ids) for row in rows):
         raise ValueError("an option merges with the end of the prompt; end the prompt where a new token starts")
-    # Left-padded, so every row's options end at the last positions and the LM head (most of the cost over a
-    # 49k vocabulary) runs only there; positions count from each row's first real token.
-    width, keep = max(map(len, rows)), max(len(row) for row in rows) - len(prompt_ids) + 1
-    ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for i, row in enumerate(rows):
-        ids[i, width - len(row):] = torch.tensor(row)
-        mask[i, width - len(row):] = 1
-    positions = (mask.cumsum(1) - 1).clamp(min=0)
+    tails = [row[len(prompt_ids):] for row in rows]
     device = _device(model)
-    logits = model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
-                   logits_to_keep=keep).logits.float()
-    log_probs = torch.log_softmax(logits, -1)  # position j predicts token width - keep + j + 1
+    head = model(input_ids=torch.tensor([prompt_ids], device=device), use_cache=True, logits_to_keep=1)
+    first = torch.log_softmax(head.logits[0, -1].float(), -1)  # predicts every option's first token
+    later = None
+    width = max(map(len, tails))
+    if width > 1:  # the options' own tokens after the first, right-padded, over the repeated prompt cache
+        cache = head.past_key_values
+        cache.batch_repeat_interleave(len(tails))
+        ids, mask = _right_pad([tail[:-1] for tail in tails], tokenizer.pad_token_id)
+        mask = torch.cat([torch.ones(len(tails), len(prompt_ids), dtype=mask.dtype), mask], dim=1)
+        positions = (len(prompt_ids) + torch.arange(ids.size(1))).expand(len(tails), -1)
+        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
+                       past_key_values=cache, use_cache=False).logits.float()
+        later = torch.log_softmax(logits, -1)  # position k predicts the option's token k + 1
     out = []
-    for i, row in enumerate(rows):
-        n = len(row) - len(prompt_ids)
-        targets = torch.tensor(row[len(prompt_ids):], device=device)
-        steps = torch.arange(keep - 1 - n, keep - 1, device=device)
-        out.append((float(log_probs[i, steps, targets].sum()), n))
+    for i, tail in enumerate(tails):
+        total = float(first[tail[0]])
+        total += sum(float(later[i, k, token]) for k, token in enumerate(tail[1:]))
+        out.append((total, len(tail)))
     return out
 
 
