@@ -217,6 +217,12 @@ def load_base_model(model_cfg: ModelSection, *, trainable: bool = True) -> tuple
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **kwargs)
     if "device_map" not in kwargs:
         model.to(device())
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            # On AVX512-BF16 CPUs bitsandbytes repacks a Linear4bit's weights in place for its inference kernel
+            # at the first no-grad eval forward; that kernel has no backward, so every later round's training
+            # would lose the gradient through the base layers.
+            module.support_avx512bf16_for_cpu = False
     model.config.use_cache = False
     return model, "nf4" if nf4 else "none"
 

@@ -33,6 +33,21 @@ def test_qlora_base_is_4bit_and_its_adapter_trains(tiny_model_dir):
     assert loaded.base_parameters == full.base_parameters
 
 
+def test_qlora_trains_through_its_base_layers_after_an_evaluation(tiny_model_dir):
+    loaded = build_adapter_model(ModelSection(name=str(tiny_model_dir), quantization="nf4"), AdapterSection(rank=4),
+                                 seed=0)
+    ids = torch.randint(0, 100, (1, 12))
+    loaded.model.eval()
+    with torch.no_grad():  # as client.train.evaluate runs between rounds
+        loaded.model(input_ids=ids)
+    loaded.model.train()
+    loaded.model(input_ids=ids, labels=ids).loss.backward()
+    # The first layer's q_proj reaches the loss only through the 4-bit layers above it (lora_A starts at zero
+    # gradient because lora_B starts at zero).
+    first_q = dict(loaded.model.named_parameters())["base_model.model.model.layers.0.self_attn.q_proj.lora_B.default.weight"]
+    assert first_q.grad is not None and first_q.grad.norm() > 0
+
+
 def test_falls_back_to_lora_where_4bit_is_unavailable(tiny_model_dir, monkeypatch, caplog):
     monkeypatch.setattr(model_module, "quantization_available", lambda: False)
     loaded = build_adapter_model(ModelSection(name=str(tiny_model_dir), quantization="nf4"), AdapterSection(), seed=0)
