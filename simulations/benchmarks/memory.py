@@ -8,8 +8,9 @@ config with random weights (nothing is downloaded) and saved once. Each mode the
 its own, so that one mode's allocations never inflate another's peak: it loads the model the way a
 hospital does (``common.model.build_adapter_model``), takes a few IFT optimizer steps on full rows, and
 reports its peak resident memory twice: over the whole process (loading included) and over training
-alone (the kernel's high-water mark reset after loading, ``/proc/self/clear_refs``). On a GPU the
-numbers are CUDA's peak allocation instead. Speeds are not reported (the machine is shared).
+alone (the kernel's high-water mark reset after loading, ``/proc/self/clear_refs``), beside the
+resident memory of the interpreter and libraries before loading (the fixed part no quantisation shrinks).
+On a GPU the numbers are CUDA's peak allocation instead. Speeds are not reported (the machine is shared).
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ def run_mode(model_dir: Path, mode: str, *, steps: int, batch_size: int, seq_len
 
     cfg = RunConfig.from_flat({"model.name": str(model_dir), **MODES[mode], "train.max-seq-len": seq_len,
                                "train.batch-size": batch_size, "train.local-steps": steps})
+    imports_rss_mb = _peak_rss_mb()
     cuda = torch.cuda.is_available()
     started = time.perf_counter()
     loaded = build_adapter_model(cfg.model, cfg.adapter, cfg.run.seed)
@@ -92,8 +94,8 @@ def run_mode(model_dir: Path, mode: str, *, steps: int, batch_size: int, seq_len
     stage = build_schedule(cfg).stages[0]
     report = train_round(loaded.model, InstructionTuning(loaded.tokenizer, seq_len), rows, stage, round_in_stage=1,
                          rng=rng)
-    result = {**loading, "mode": mode, "quantization": loaded.quantization, "base_parameters": loaded.base_parameters,
-              "steps": report.steps, "batch_rows": batch_size, "seq_len": seq_len, "loss": report.loss,
+    result = {"imports_rss_mb": imports_rss_mb, **loading, "mode": mode, "quantization": loaded.quantization,
+              "base_parameters": loaded.base_parameters, "steps": report.steps, "batch_rows": batch_size, "seq_len": seq_len, "loss": report.loss,
               "train_peak_rss_mb": _peak_rss_mb(), "device": "cuda" if cuda else "cpu",
               "threads": torch.get_num_threads()}
     if cuda:
@@ -137,8 +139,8 @@ def main(argv: list[str] | None = None) -> None:
                                  capture_output=True, text=True, check=True, env=os.environ.copy())
             results[mode] = json.loads(out.stdout.strip().splitlines()[-1])
     peak = "train_peak_cuda_mb" if torch.cuda.is_available() else "train_peak_rss_mb"
-    measured = {mode: {"train_peak_mb": r[peak], "load_peak_mb": r.get("load_peak_cuda_mb", r["load_peak_rss_mb"])}
-                for mode, r in results.items()}
+    measured = {mode: {"train_peak_mb": r[peak], "load_peak_mb": r.get("load_peak_cuda_mb", r["load_peak_rss_mb"]),
+                       "imports_rss_mb": r["imports_rss_mb"]} for mode, r in results.items()}
     summary = {"parameters": parameters, "peak_measure": peak, "modes": results, "measured": measured,
                "need_gb": extrapolate(measured, parameters)}
     if {"lora", "qlora"} <= measured.keys():
