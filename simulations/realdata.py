@@ -4,7 +4,8 @@
         eval.pubmedqa-test-ids=... eval.chatdoctor-path=..."
 
 Each hospital gets an ``instructions.jsonl`` (Alpaca: instruction/input/output) that the data pipeline
-reads like any hospital export. The split is non-IID the usual way (label/topic skew): for every PubMedQA
+reads like any hospital export, and a ``notes.jsonl`` holding the full context of each of its PubMedQA items
+as one note (what a continued-pretraining stage trains on; the instruction-tuning stages never read it). The split is non-IID the usual way (label/topic skew): for every PubMedQA
 answer and every ChatDoctor topic, the share each hospital receives is drawn from Dirichlet(alpha).
 PubMedQA items are asked exactly as evaluation asks them (``common.evaluation.question_message``) and
 answered with the label, so training teaches what the benchmark measures; test ids are never written.
@@ -79,7 +80,8 @@ def pubmedqa_records(path: Path, test_ids_path: Path, plan: RealDataPlan) -> dic
     groups: dict[str, list[dict]] = defaultdict(list)
     for item in items:
         groups[item.answer].append({"instruction": question_message(item, plan.context_words), "input": "",
-                                    "output": item.answer, "id": f"pubmedqa-{item.item_id}"})
+                                    "output": item.answer, "id": f"pubmedqa-{item.item_id}",
+                                    "context": item.context})
     return groups
 
 
@@ -97,7 +99,10 @@ def chatdoctor_records(path: Path, plan: RealDataPlan) -> dict[str, list[dict]]:
 
 def write_hospitals(root: Path, plan: RealDataPlan, *, pubmedqa: Path, test_ids: Path,
                     chatdoctor: Path | None = None) -> dict[str, Any]:
-    """Write ``<root>/hospital-<i>/instructions.jsonl``; returns the split's counts (no text)."""
+    """Write ``<root>/hospital-<i>/instructions.jsonl`` and ``notes.jsonl``; returns the split's counts (no text).
+
+    A note is one training item's context, its own patient (``note_id`` and ``patient_id`` are the item's
+    PMID), so the pipeline's held-out split never cuts a context in two."""
     shares = dirichlet_split(pubmedqa_records(pubmedqa, test_ids, plan), plan.hospitals, plan.alpha, plan.seed)
     if chatdoctor is not None and plan.max_chatdoctor:
         chats = dirichlet_split(chatdoctor_records(chatdoctor, plan), plan.hospitals, plan.alpha, plan.seed + 1)
@@ -110,6 +115,11 @@ def write_hospitals(root: Path, plan: RealDataPlan, *, pubmedqa: Path, test_ids:
         with open(folder / "instructions.jsonl", "w", encoding="utf-8") as f:
             for record in records:
                 f.write(json.dumps({k: record[k] for k in ("instruction", "input", "output")}) + "\n")
+        with open(folder / "notes.jsonl", "w", encoding="utf-8") as f:
+            for record in records:
+                if record.get("context"):  # PubMedQA items only; the notes schema needs a non-blank date
+                    f.write(json.dumps({"note_id": record["id"], "patient_id": record["id"], "date": "undated",
+                                        "text": record["context"]}) + "\n")
         counts[folder.name] = dict(Counter(r["output"] if r["id"].startswith("pubmedqa") else "chatdoctor"
                                            for r in records))
     (root / "realdata.json").write_text(json.dumps({"plan": plan.__dict__, "counts": counts}, indent=2))

@@ -65,8 +65,9 @@ def test_federation_pays_writes_every_arm_and_its_verdict(tmp_path, tiny_model_d
           f"eval.pubmedqa-test-ids='{tmp_path / 'test.json'}' simulation.num-hospitals=2 train.rounds=1 "
           "train.local-steps=1 data.contamination-check=false"])
     report = json.loads((tmp_path / "runs" / "benchmarks" / "federation_pays.json").read_text())
+    # The hospitals hold their items' contexts as notes, so the default arms include cp-ift.
     assert set(report["results"]) == {"base", "alone:hospital-0", "alone:hospital-1", "federation",
-                                      "federation-exact", "pooled"}
+                                      "federation-exact", "pooled", "cp-ift"}
     assert report["facts"][0]["test-items"] == 10
     assert all(r["pubmedqa-loglik-n"] == 10 for r in report["results"].values())
     targets = report["targets"]

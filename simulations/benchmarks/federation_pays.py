@@ -6,7 +6,10 @@
     ... --task pubmedqa --run-config "eval.pubmedqa-path=... eval.pubmedqa-test-ids=... eval.context-words=40"
 
 (a) the base model untouched; (b) each hospital alone; (c) the federation, FedAvg of the LoRA factors and
-(c') the exact LoRA aggregation (mean of the products, re-factorised); (d) every hospital's data pooled.
+(c') the exact LoRA aggregation (mean of the products, re-factorised); (d) every hospital's data pooled;
+(e) ``cp-ift``, where the hospitals have notes: the federation (FedAvg) first runs the continued-pretraining
+stage on its notes (PubMedQA: each training item's context), then the federation's IFT rounds from that
+adapter. ``--arms`` picks arms (default: all, ``cp-ift`` only when some hospital has notes).
 
 Tasks. ``chatdoctor-knowledge``: the ChatDoctor disease table split by disease across hospitals
 (``simulations.chatdoctor``), trained as fact pairs and scored on closed questions of other templates about
@@ -19,7 +22,10 @@ hospitals are used and only held-out loss is compared.
 Budget: every arm runs ``train.rounds`` rounds built like the federation's. A hospital alone takes the
 ``train.local-steps`` per round it would take inside the federation; the pooled model takes as many steps
 per round as all hospitals together; so the federation and the pooled model spend the same compute, and the
-lone hospitals split it. Rounds run in-process with the hospitals' own training loop
+lone hospitals split it. The CP rounds of ``cp-ift`` are extra compute on top of that same IFT budget
+(the JSON's facts record both); they take the ``cp`` stage of the ``cp-ift`` paradigm, so ``stage.cp.*``
+keys of the run config set them (``stage.cp.rounds=2 stage.cp.local-steps=8``), falling back to ``train.*``.
+Rounds run in-process with the hospitals' own training loop
 (``client.train.train_round``), Flower's FedAvg arithmetic (``aggregate_arrayrecords``) and the exact
 aggregation's (``common.lowrank``), without the transport: the wire and the strategies are measured
 elsewhere, and Ray would only add minutes here. ``--seeds`` repeats everything (split, adapter
@@ -88,6 +94,8 @@ class Hospital:
     name: str
     train: list
     heldout: list
+    notes: list = dataclasses.field(default_factory=list)  # CP examples of its training notes
+    note_texts: tuple[str, ...] = ()  # every note it holds, training and held-out (for the leak check)
 
 
 @dataclasses.dataclass
@@ -106,12 +114,30 @@ class Task:
     facts: dict = dataclasses.field(default_factory=dict)  # counts and checks written to the JSON (no text)
 
 
-def read_hospitals(folders: Sequence[Path], cfg: RunConfig, objective) -> list[Hospital]:
+def read_hospitals(folders: Sequence[Path], cfg: RunConfig, objective, notes_objective=None) -> list[Hospital]:
+    """Each hospital's IFT examples and, with ``notes_objective`` (CP), the CP examples of its notes."""
     hospitals = []
     for folder in folders:
         prepared = prepare_hospital_data(folder, cfg)
-        hospitals.append(Hospital(folder.name, objective.examples(prepared.train), objective.examples(prepared.heldout)))
+        notes = notes_objective.examples(prepared.train) if notes_objective else []
+        hospitals.append(Hospital(folder.name, objective.examples(prepared.train), objective.examples(prepared.heldout),
+                                  notes, tuple(n.text for n in prepared.train.notes + prepared.heldout.notes)))
     return hospitals
+
+
+def stages_of(cfg: RunConfig) -> tuple[Stage, Stage]:
+    """The CP and IFT stages of the ``cp-ift`` paradigm: IFT is every arm's, CP the extra one of ``cp-ift``."""
+    cp, ift = build_schedule(cfg.replace(**{"schedule.paradigm": "cp-ift", "schedule.stages": ""})).stages
+    return cp, ift
+
+
+def budget(stage: Stage, examples_per_hospital: Sequence[int]) -> dict:
+    """What a stage spends per hospital (optimizer steps, rows of ``max_seq_len`` tokens at most)."""
+    return {"rounds": stage.rounds, "local-steps": stage.local_steps, "batch-size": stage.batch_size,
+            "max-seq-len": stage.max_seq_len, "learning-rate": stage.learning_rate,
+            "steps-per-hospital": stage.rounds * stage.local_steps,
+            "rows-per-hospital": stage.rounds * stage.local_steps * stage.batch_size,
+            "examples-per-hospital": list(examples_per_hospital)}
 
 
 def write_pairs(folder: Path, pairs: Sequence[tuple[str, str]]) -> Path:
@@ -123,20 +149,34 @@ def write_pairs(folder: Path, pairs: Sequence[tuple[str, str]]) -> Path:
     return folder
 
 
-class Experiment:
-    """Every arm on one task, from one seeded initial adapter: base, alone, FedAvg, exact LoRA, pooled."""
+ARMS = ("base", "alone", "federation", "federation-exact", "pooled", "cp-ift")
 
-    def __init__(self, cfg: RunConfig, loaded: LoadedModel, objective, task: Task) -> None:
+
+class Experiment:
+    """Every arm on one task, from one seeded initial adapter: base, alone, FedAvg, exact LoRA, pooled, CP-IFT.
+
+    Args:
+        cfg: the run's configuration (the arms' stages come from ``stages_of``).
+        loaded: the model with its seeded initial adapter.
+        objective: the IFT objective every arm trains with.
+        task: the hospitals and the scorer.
+        notes_objective: the CP objective of the ``cp-ift`` arm (None: the arm cannot run).
+    """
+
+    def __init__(self, cfg: RunConfig, loaded: LoadedModel, objective, task: Task, notes_objective=None) -> None:
         self.cfg, self.loaded, self.objective, self.task = cfg, loaded, objective, task
-        self.stage: Stage = build_schedule(cfg.replace(**{"schedule.paradigm": "ift"})).stages[0]
+        self.notes_objective = notes_objective
+        self.cp_stage, self.stage = stages_of(cfg)
         self.initial = loaded.adapter_state()
         self.hospitals = task.hospitals
         self.per_item: dict[str, list[float]] = {}
         self.first_rounds: dict[str, State] = {}
+        self.facts: dict = {}  # what an arm measured about itself (cp-ift: budgets, adapter change)
 
-    def _local(self, state: State, examples: list, stage: Stage, round_in_stage: int, seed: str) -> State:
+    def _local(self, state: State, examples: list, stage: Stage, round_in_stage: int, seed: str,
+               objective=None) -> State:
         self.loaded.load_adapter_state(state)
-        train_round(self.loaded.model, self.objective, examples, stage, round_in_stage=round_in_stage,
+        train_round(self.loaded.model, objective or self.objective, examples, stage, round_in_stage=round_in_stage,
                     rng=random.Random(f"{self.cfg.run.seed}-{seed}"), weight_decay=self.cfg.train.weight_decay,
                     max_grad_norm=self.cfg.train.max_grad_norm)
         return self.loaded.adapter_state()
@@ -155,21 +195,39 @@ class Experiment:
             state = self._local(state, hospital.train, self.stage, r, f"{hospital.name}-{r}")
         return state
 
-    def federation(self, exact: bool = False) -> State:
+    def federation(self, exact: bool = False, start: State | None = None) -> State:
         """FedAvg of the factors (Flower's arithmetic), or with ``exact`` the mean of the products B·A
-        re-factorised to the global rank (``server.aggregation.exact``'s arithmetic)."""
-        state = self.initial
+        re-factorised to the global rank (``server.aggregation.exact``'s arithmetic); IFT rounds from
+        ``start`` (default: the initial adapter, whose first rounds the lone hospitals share)."""
+        state = self.initial if start is None else start
         weights = [len(h.train) for h in self.hospitals]
         for r in range(1, self.stage.rounds + 1):
-            states = [self._first_round(h) if r == 1 else self._local(state, h.train, self.stage, r, f"{h.name}-{r}")
-                      for h in self.hospitals]
-            if exact:
-                state = exact_mean(states, weights, self.cfg.adapter.rank, self.cfg.adapter.alpha)
-            else:
-                replies = [RecordDict({"arrays": to_arrayrecord(s), "metrics": MetricRecord({"num-examples": w})})
-                           for s, w in zip(states, weights)]
-                state = from_arrayrecord(aggregate_arrayrecords(replies, "num-examples"))
+            states = [self._first_round(h) if r == 1 and start is None
+                      else self._local(state, h.train, self.stage, r, f"{h.name}-{r}") for h in self.hospitals]
+            state = (exact_mean(states, weights, self.cfg.adapter.rank, self.cfg.adapter.alpha) if exact
+                     else fedavg(states, weights))
         return state
+
+    def cp_ift(self) -> State:
+        """FedAvg rounds of the CP stage on the hospitals' notes, then the federation's IFT rounds (the same
+        rounds, steps and batch order as the ``federation`` arm) from the adapter CP left."""
+        members = [h for h in self.hospitals if h.notes]
+        if self.notes_objective is None or not members:
+            raise ValueError("arm 'cp-ift' needs hospitals with notes (none of this task's hospitals has any)")
+        state = self.initial
+        for r in range(1, self.cp_stage.rounds + 1):
+            states = [self._local(state, h.notes, self.cp_stage, r, f"{h.name}-cp-{r}", self.notes_objective)
+                      for h in members]
+            state = fedavg(states, [len(h.notes) for h in members])
+        self.facts["cp-ift"] = {
+            # The CP rounds are extra compute: the IFT budget is the federation arm's, unchanged.
+            "budget-cp": budget(self.cp_stage, [len(h.notes) for h in self.hospitals]),
+            "budget-ift": budget(self.stage, [len(h.train) for h in self.hospitals]),
+            # Did CP train at all: the L2 norm of (adapter after CP - initial adapter), over every tensor.
+            "adapter-change-after-cp": float(torch.sqrt(sum(((state[k].float() - v.float()) ** 2).sum()
+                                                            for k, v in self.initial.items()))),
+        }
+        return self.federation(start=state)
 
     def pooled(self) -> State:
         stage = dataclasses.replace(self.stage, local_steps=self.stage.local_steps * len(self.hospitals))
@@ -191,12 +249,15 @@ class Experiment:
         self.per_item[arm] = per_item
         return {**scores, **metrics}
 
-    def run(self) -> dict:
+    def run(self, chosen: Sequence[str] = ARMS[:-1]) -> dict:
+        """Train and score the ``chosen`` arms (names of ``ARMS``; ``alone`` is one arm per hospital)."""
         results: dict[str, dict] = {}
-        arms = [("base", lambda: self.initial)]
-        arms += [(f"alone:{h.name}", lambda h=h: self.alone(h)) for h in self.hospitals]
-        arms += [("federation", self.federation), ("federation-exact", lambda: self.federation(exact=True)),
-                 ("pooled", self.pooled)]
+        builders = {"base": [("base", lambda: self.initial)],
+                    "alone": [(f"alone:{h.name}", lambda h=h: self.alone(h)) for h in self.hospitals],
+                    "federation": [("federation", self.federation)],
+                    "federation-exact": [("federation-exact", lambda: self.federation(exact=True))],
+                    "pooled": [("pooled", self.pooled)], "cp-ift": [("cp-ift", self.cp_ift)]}
+        arms = [arm for name in ARMS if name in chosen for arm in builders[name]]
         for name, train in arms:
             started = time.perf_counter()
             state = train()
@@ -205,6 +266,13 @@ class Experiment:
                              "eval-seconds": time.perf_counter() - started - trained}
             log.info("%s %s: %s", self.task.name, name, {k: round(v, 4) for k, v in results[name].items()})
         return results
+
+
+def fedavg(states: Sequence[State], weights: Sequence[float]) -> State:
+    """Flower's FedAvg arithmetic on the adapter states, weighted by ``weights`` (the examples)."""
+    replies = [RecordDict({"arrays": to_arrayrecord(s), "metrics": MetricRecord({"num-examples": w})})
+               for s, w in zip(states, weights)]
+    return from_arrayrecord(aggregate_arrayrecords(replies, "num-examples"))
 
 
 def exact_mean(states: Sequence[State], weights: Sequence[float], rank: int, alpha: float) -> State:
@@ -251,24 +319,35 @@ def closed_scorer(items: list[MultipleChoiceItem], builder: PromptBuilder, prefi
     return score
 
 
-def pubmedqa_task(cfg: RunConfig, tokenizer, objective, args) -> Task:
+def leaked_contexts(hospitals: Sequence[Hospital], test_items: Sequence[MultipleChoiceItem]) -> int:
+    """How many test items' contexts are (whitespace aside) one of the hospitals' notes: must be 0."""
+    notes = {" ".join(t.split()) for h in hospitals for t in h.note_texts}
+    return sum(" ".join(i.context.split()) in notes for i in test_items)
+
+
+def pubmedqa_task(cfg: RunConfig, tokenizer, objective, args, notes_objective=None) -> Task:
     real = bool(cfg.eval.pubmedqa_path and cfg.eval.pubmedqa_test_ids
                 and Path(cfg.eval.pubmedqa_path).is_file() and Path(cfg.eval.pubmedqa_test_ids).is_file())
     root = Path(cfg.data.root).expanduser()
     if not real:
-        hospitals = read_hospitals(ensure_synthetic_hospitals(cfg), cfg, objective)
+        hospitals = read_hospitals(ensure_synthetic_hospitals(cfg), cfg, objective, notes_objective)
         return Task("synthetic", hospitals, lambda model, arm: ({}, []), "heldout-loss", higher_is_better=False)
     plan = RealDataPlan(cfg.simulation.num_hospitals, cfg.eval.split_alpha, cfg.run.seed, cfg.eval.context_words,
                         args.max_pubmedqa, args.max_chatdoctor, args.answer_words)
     write_hospitals(root, plan, pubmedqa=Path(cfg.eval.pubmedqa_path), test_ids=Path(cfg.eval.pubmedqa_test_ids),
                     chatdoctor=Path(cfg.eval.chatdoctor_path) if cfg.eval.chatdoctor_path else None)
-    hospitals = read_hospitals([root / f"hospital-{i}" for i in range(plan.hospitals)], cfg, objective)
+    hospitals = read_hospitals([root / f"hospital-{i}" for i in range(plan.hospitals)], cfg, objective,
+                               notes_objective)
     items = load_pubmedqa(Path(cfg.eval.pubmedqa_path), include=load_pubmedqa_ids(Path(cfg.eval.pubmedqa_test_ids)))
+    leaked = leaked_contexts(hospitals, items)  # every test item, not only the scored ones
+    if leaked:
+        raise RuntimeError(f"{leaked} PubMedQA test contexts are among the hospitals' notes under {root}")
     items = items[:cfg.eval.max_items] if cfg.eval.max_items else items
     builder = PromptBuilder(tokenizer, cfg.eval.context_words)
     predicted: dict[str, dict[str, float]] = {}
     metric = "pubmedqa-generate-accuracy" if cfg.eval.method == "generate" else "pubmedqa-loglik-accuracy"
     facts = {"plan": dataclasses.asdict(plan), "test-items": len(items),
+             "notes-per-hospital": [len(h.note_texts) for h in hospitals], "test-contexts-in-notes": leaked,
              # The share of each answer among the scored items: "always yes" scores the yes share.
              "test-answer-shares": {a: n / max(1, len(items)) for a, n in Counter(i.answer for i in items).items()},
              "predicted-answer-shares": predicted}
@@ -276,7 +355,7 @@ def pubmedqa_task(cfg: RunConfig, tokenizer, objective, args) -> Task:
                 metric, facts=facts)
 
 
-def knowledge_task(cfg: RunConfig, tokenizer, objective, args) -> Task:
+def knowledge_task(cfg: RunConfig, tokenizer, objective, args, notes_objective=None) -> Task:
     """Facts of the ChatDoctor disease table, split by disease; closed questions on every disease."""
     diseases = pick_diseases(load_diseases(Path(args.data_dir) / "chatdoctor" / "disease_database_mini.csv"),
                              args.diseases, cfg.run.seed)
@@ -286,7 +365,7 @@ def knowledge_task(cfg: RunConfig, tokenizer, objective, args) -> Task:
     folders = [write_pairs(root / f"hospital-{h}", [p for name in names for p in knowledge_pairs(by_name[name],
                                                                                                   cfg.run.seed)])
                for h, names in enumerate(split)]
-    hospitals = read_hospitals(folders, cfg, objective)
+    hospitals = read_hospitals(folders, cfg, objective, notes_objective)
     items = knowledge_questions(diseases, cfg.run.seed)
     items = items[:cfg.eval.max_items] if cfg.eval.max_items else items
     builder = PromptBuilder(tokenizer)
@@ -296,7 +375,7 @@ def knowledge_task(cfg: RunConfig, tokenizer, objective, args) -> Task:
                 "knowledge-accuracy", facts=facts)
 
 
-def answers_task(cfg: RunConfig, tokenizer, objective, args) -> Task:
+def answers_task(cfg: RunConfig, tokenizer, objective, args, notes_objective=None) -> Task:
     """ChatDoctor's doctor answers, split by the disease they name; shared held-out answers."""
     diseases = load_diseases(Path(args.data_dir) / "chatdoctor" / "disease_database_mini.csv")
     split = split_by_disease([d.name for d in diseases], cfg.simulation.num_hospitals, cfg.run.seed)
@@ -307,7 +386,7 @@ def answers_task(cfg: RunConfig, tokenizer, objective, args) -> Task:
     limit = args.max_chatdoctor // len(shares) if args.max_chatdoctor else None
     folders = [write_pairs(root / f"hospital-{h}", [(cut(i.prompt), cut(i.reference)) for i in share[:limit]])
                for h, share in enumerate(shares)]
-    hospitals = read_hospitals(folders, cfg, objective)
+    hospitals = read_hospitals(folders, cfg, objective, notes_objective)
     test = [OpenItem(i.item_id, cut(i.prompt), cut(i.reference)) for i in test]
     examples = [objective.encode(Conversation.from_pair(i.prompt, i.reference)) for i in test]
 
@@ -367,29 +446,38 @@ def headline(task: str, results: dict[str, dict], metric: str, per_item: dict[st
     Closed questions (points): the federation beats the base and the best lone hospital (by 10 points on
     the knowledge questions, by 3 on PubMedQA) and lands within 2 points of pooled. Answers (perplexity):
     the federation's is below every lone hospital's. Intervals of answers are of the mean per-token loss.
+    ``cp-ift`` is judged like the federation, and also against it (``interval-cp-ift-minus-federation``).
+    Comparisons with an arm that did not run (``--arms``) are left out.
     """
     sign = 1 if higher_is_better else -1
     alone = {k: v[metric] for k, v in results.items() if k.startswith("alone:")}
-    best_arm = max(alone, key=lambda k: sign * alone[k])
-    out = {"metric": metric, "best-alone-arm": best_arm, "best-alone": alone[best_arm],
-           **{arm: results[arm][metric] for arm in ("base", "federation", "federation-exact", "pooled")}}
+    best_arm = max(alone, key=lambda k: sign * alone[k]) if alone else None
+    out = {"metric": metric, "best-alone-arm": best_arm, "best-alone": alone[best_arm] if alone else None,
+           **{arm: results[arm][metric] for arm in ("base", "federation", "federation-exact", "pooled", "cp-ift")
+              if arm in results}}
     scale = 100.0 if higher_is_better else 1.0
-    if per_item.get("federation"):
-        for fed in ("federation", "federation-exact"):
-            for other in ("base", best_arm, "pooled"):
-                name = "best-alone" if other == best_arm else other
-                out[f"interval-{fed}-minus-{name}"] = paired_interval(per_item[fed], per_item[other], scale=scale)
+    feds = [arm for arm in ("federation", "federation-exact", "cp-ift") if arm in results]
+    for fed in feds:
+        others = [a for a in ("base", best_arm, "pooled", "federation" if fed == "cp-ift" else None) if a in results]
+        for other in others if per_item.get(fed) else []:
+            name = "best-alone" if other == best_arm else other
+            out[f"interval-{fed}-minus-{name}"] = paired_interval(per_item[fed], per_item[other], scale=scale)
     margin = 10 if task == "chatdoctor-knowledge" else 3
-    for fed in ("federation", "federation-exact"):
+    for fed in feds:
         value = results[fed][metric]
         if higher_is_better:
-            out[f"{fed}-beats-base"] = value > results["base"][metric]
-            out[f"{fed}-beats-best-alone-by-{margin}"] = 100 * (value - alone[best_arm]) >= margin
-            out[f"{fed}-within-2-of-pooled"] = abs(100 * (value - results["pooled"][metric])) <= 2
+            if "base" in results:
+                out[f"{fed}-beats-base"] = value > results["base"][metric]
+            if alone:
+                out[f"{fed}-beats-best-alone-by-{margin}"] = 100 * (value - alone[best_arm]) >= margin
+            if "pooled" in results:
+                out[f"{fed}-within-2-of-pooled"] = abs(100 * (value - results["pooled"][metric])) <= 2
         else:
-            out[f"{fed}-below-every-alone"] = all(value < v for v in alone.values())
-            out[f"{fed}-below-base"] = value < results["base"][metric]
-    if higher_is_better:
+            if alone:
+                out[f"{fed}-below-every-alone"] = all(value < v for v in alone.values())
+            if "base" in results:
+                out[f"{fed}-below-base"] = value < results["base"][metric]
+    if higher_is_better and "base" in results:
         out["every-trained-arm-beats-base"] = all(results[a][metric] > results["base"][metric]
                                                   for a in results if a != "base")
     return out
@@ -434,7 +522,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rouge-items", type=int, default=16, help="chatdoctor-answers: held-out answers generated")
     parser.add_argument("--rouge-tokens", type=int, default=48, help="chatdoctor-answers: tokens generated per answer")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--arms", default="", help=f"comma-separated arms of {', '.join(ARMS)} (default: all; "
+                        "cp-ift only when the hospitals have notes; the CP budget is stage.cp.* of --run-config)")
     args = parser.parse_args(argv)
+    chosen = [a.strip() for a in args.arms.split(",") if a.strip()]
+    unknown = sorted(set(chosen) - set(ARMS))
+    if unknown:
+        parser.error(f"--arms: unknown {', '.join(unknown)}; arms are {', '.join(ARMS)}")
     if args.threads:
         torch.set_num_threads(args.threads)
     base_cfg = RunConfig.from_flat({"deid.enabled": False, **TASK_DEFAULTS[args.task],
@@ -446,19 +540,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     for seed in seeds:
         cfg = base_cfg.replace(**{"run.seed": seed})
         loaded = build_adapter_model(cfg.model, cfg.adapter, cfg.run.seed)
-        stage = build_schedule(cfg.replace(**{"schedule.paradigm": "ift"})).stages[0]
+        cp_stage, stage = stages_of(cfg)
         objective = objective_for("ift", loaded.tokenizer, stage.max_seq_len)
-        task = TASKS[args.task](cfg, loaded.tokenizer, objective, args)
-        experiment = Experiment(cfg, loaded, objective, task)
-        per_seed.append(experiment.run())
+        notes_objective = objective_for("cp", loaded.tokenizer, cp_stage.max_seq_len)
+        task = TASKS[args.task](cfg, loaded.tokenizer, objective, args, notes_objective)
+        has_notes = any(h.notes for h in task.hospitals)
+        experiment = Experiment(cfg, loaded, objective, task, notes_objective)
+        per_seed.append(experiment.run(chosen or [a for a in ARMS if a != "cp-ift" or has_notes]))
         for arm, values in experiment.per_item.items():
             per_item.setdefault(arm, []).extend(values)
-        facts.append(task.facts)
+        facts.append({**task.facts, **experiment.facts})
         hospitals.append({h.name: {"train": len(h.train), "heldout": len(h.heldout)} for h in task.hospitals})
     results = mean_over_seeds(per_seed)
     report = {
         "task": args.task, "data": task.name, "seeds": seeds, "hospitals": hospitals, "facts": facts,
-        "stage": dataclasses.asdict(experiment.stage),
+        "stage": dataclasses.asdict(experiment.stage), "stage-cp": dataclasses.asdict(experiment.cp_stage),
         "results": results, "results-per-seed": per_seed,
         "targets": headline(args.task, results, task.metric, per_item, task.higher_is_better)
         if task.name != "synthetic" else None,

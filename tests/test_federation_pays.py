@@ -1,0 +1,81 @@
+"""The cp-ift arm of ``simulations.benchmarks.federation_pays`` on a hand-made PubMedQA-shaped fixture."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+WORDS = ("patients treatment clinical blood pressure therapy disease cardiac risk outcome trial mortality dose "
+         "infection surgery diabetes insulin renal hepatic stroke cancer tumour biopsy diagnosis symptoms fever "
+         "antibiotic vaccine hospital admission").split()
+
+
+def write_pubmedqa(folder, items: int = 40) -> tuple[dict, set[str]]:
+    """Distinct clinical-sounding items (de-duplication and the medical-density filter keep them); every
+    fourth id is a test id."""
+    rng = random.Random(0)
+    records = {str(p): {"QUESTION": f"Does {rng.choice(WORDS)} change {rng.choice(WORDS)} in cohort {p}?",
+                        "CONTEXTS": [f"Cohort {p}: " + " ".join(rng.sample(WORDS, 20))],
+                        "final_decision": ("yes", "no", "maybe")[p % 3]} for p in range(items)}
+    test_ids = {str(p) for p in range(0, items, 4)}
+    (folder / "pqal.json").write_text(json.dumps(records))
+    (folder / "test.json").write_text(json.dumps({p: "yes" for p in sorted(test_ids)}))
+    return records, test_ids
+
+
+def test_realdata_writes_each_training_context_as_a_note_and_no_test_context(tmp_path):
+    from simulations.realdata import RealDataPlan, write_hospitals
+
+    records, test_ids = write_pubmedqa(tmp_path)
+    write_hospitals(tmp_path / "h", RealDataPlan(2, 1.0, 0), pubmedqa=tmp_path / "pqal.json",
+                    test_ids=tmp_path / "test.json")
+    notes = [json.loads(line) for i in range(2)
+             for line in (tmp_path / "h" / f"hospital-{i}" / "notes.jsonl").read_text().splitlines()]
+    ids = {n["note_id"].removeprefix("pubmedqa-") for n in notes}
+    assert ids == set(records) - test_ids and len(notes) == len(ids)
+    assert all(n["text"] == "\n".join(records[n["note_id"].removeprefix("pubmedqa-")]["CONTEXTS"]) for n in notes)
+
+
+def test_leak_check_counts_a_test_context_planted_in_a_hospitals_notes():
+    from common.evaluation import MultipleChoiceItem
+    from simulations.benchmarks.federation_pays import Hospital, leaked_contexts
+
+    test = [MultipleChoiceItem("1", "q?", (("yes", "yes"),), "yes", context="Fever  rose\nin cohort 1.")]
+    clean = Hospital("h", [], [], note_texts=("Fever fell in cohort 2.",))
+    assert leaked_contexts([clean], test) == 0
+    assert leaked_contexts([clean, Hospital("g", [], [], note_texts=("Fever rose in cohort 1.",))], test) == 1
+
+
+@pytest.mark.slow
+def test_cp_ift_arm_pretrains_on_the_notes_then_spends_the_federations_ift_budget(tmp_path, tiny_model_dir):
+    from simulations.benchmarks.federation_pays import main
+
+    write_pubmedqa(tmp_path)
+    main(["--arms", "base,federation,cp-ift", "--run-config",
+          f"model.name='{tiny_model_dir}' model.quantization='none' data.root='{tmp_path / 'h'}' "
+          f"run.output-dir='{tmp_path / 'runs'}' eval.pubmedqa-path='{tmp_path / 'pqal.json'}' "
+          f"eval.pubmedqa-test-ids='{tmp_path / 'test.json'}' simulation.num-hospitals=2 train.rounds=1 "
+          "train.local-steps=1 data.contamination-check=false stage.cp.rounds=2 stage.cp.local-steps=2"])
+    report = json.loads((tmp_path / "runs" / "benchmarks" / "federation_pays.json").read_text())
+    assert set(report["results"]) == {"base", "federation", "cp-ift"}
+    facts = report["facts"][0]
+    assert facts["test-contexts-in-notes"] == 0 and sum(facts["notes-per-hospital"]) == 30
+    cp_ift = facts["cp-ift"]
+    assert cp_ift["adapter-change-after-cp"] > 0  # the CP stage trained the adapter on the notes
+    assert (cp_ift["budget-cp"]["rounds"], cp_ift["budget-cp"]["steps-per-hospital"]) == (2, 4)
+    assert all(n > 0 for n in cp_ift["budget-cp"]["examples-per-hospital"])
+    assert (cp_ift["budget-ift"]["rounds"], cp_ift["budget-ift"]["steps-per-hospital"]) == (1, 1)
+    # Same IFT rounds and batch order from a different start: the scores differ from the federation's.
+    assert report["results"]["cp-ift"]["heldout-loss"] != report["results"]["federation"]["heldout-loss"]
+    low, high = report["targets"]["interval-cp-ift-minus-federation"]
+    assert low <= high
+
+
+def test_an_unknown_arm_is_refused_before_anything_runs(capsys):
+    from simulations.benchmarks.federation_pays import main
+
+    with pytest.raises(SystemExit):
+        main(["--arms", "base,cp-ft"])
+    assert "unknown cp-ft" in capsys.readouterr().err
