@@ -85,10 +85,29 @@ def at_rank(state: dict[str, torch.Tensor], rank: int, alpha: float) -> dict[str
     return out
 
 
-def products(state: dict[str, torch.Tensor], alpha: float) -> dict[str, torch.Tensor]:
-    """Layer prefix -> ΔW = (alpha/r)·B·A in float32."""
+Factored = tuple[torch.Tensor, torch.Tensor]  # (left, right) standing for the matrix left @ right, float64
+
+
+def factored_products(state: dict[str, torch.Tensor], alpha: float) -> dict[str, Factored]:
+    """Layer prefix -> (s·B, A) in float64 with s = alpha/r: ΔW without forming the (out, in) matrix."""
     s = scaling(alpha, rank_of(state))
-    return {prefix: s * (state[b].float() @ state[a].float()) for prefix, (a, b) in lora_pairs(state).items()}
+    return {prefix: (s * state[b].double(), state[a].double()) for prefix, (a, b) in lora_pairs(state).items()}
+
+
+def products(state: dict[str, torch.Tensor], alpha: float) -> dict[str, torch.Tensor]:
+    """Layer prefix -> ΔW = (alpha/r)·B·A in float32 (dense: for strategies that act per coordinate of ΔW)."""
+    return {prefix: (left @ right).float() for prefix, (left, right) in factored_products(state, alpha).items()}
+
+
+def weighted_sum(terms: list[dict[str, Factored]], weights: list[float]) -> dict[str, Factored]:
+    """Layer prefix -> Σ_k w_k·L_k·R_k as one factored pair [w_1·L_1 | … | w_K·L_K] @ [R_1; …; R_K].
+
+    A sum of K matrices of rank r has rank at most K·r, and this concatenation is that sum exactly
+    (block matrix product), so a mean of LoRA products never needs the dense (out, in) matrices.
+    """
+    return {prefix: (torch.cat([w * term[prefix][0] for term, w in zip(terms, weights)], dim=1),
+                     torch.cat([term[prefix][1] for term in terms], dim=0))
+            for prefix in terms[0]}
 
 
 @dataclass
@@ -106,21 +125,40 @@ class Factorisation:
         return (self.discarded / self.total) ** 0.5 if self.total > 0 else 0.0
 
 
-def factorise(layer_products: dict[str, torch.Tensor], names: dict[str, tuple[str, str]], rank: int,
-              alpha: float) -> Factorisation:
-    """Truncated SVD of each product into LoRA factors: B = U√(S/s), A = √(S/s)Vᵀ with s = alpha/rank.
+def _svd_of_factored(left: torch.Tensor, right: torch.Tensor):
+    """Thin SVD (U, S, Vᵀ) of left @ right without forming it.
 
+    With left = Q_L·R_L and rightᵀ = Q_R·R_R (thin QRs), left @ right = Q_L·(R_L·R_Rᵀ)·Q_Rᵀ, and Q_L, Q_R
+    have orthonormal columns: the SVD U'SV'ᵀ of the small core R_L·R_Rᵀ (at most k×k for inner size k)
+    gives the product's own singular values S, with U = Q_L·U' and Vᵀ = V'ᵀ·Q_Rᵀ. Exact, in
+    O((out + in)·k²) instead of the dense SVD's O(out·in·min(out, in)).
+    """
+    q_left, r_left = torch.linalg.qr(left)
+    q_right, r_right = torch.linalg.qr(right.T)
+    u, sigma, vh = torch.linalg.svd(r_left @ r_right.T, full_matrices=False)
+    return q_left @ u, sigma, vh @ q_right.T
+
+
+def factorise(layers: dict[str, torch.Tensor | Factored], names: dict[str, tuple[str, str]], rank: int,
+              alpha: float) -> Factorisation:
+    """Truncated SVD of each layer's matrix into LoRA factors: B = U√(S/s), A = √(S/s)Vᵀ with s = alpha/rank.
+
+    A layer is a dense (out, in) matrix (an aggregate a server optimiser stepped on) or a ``Factored``
+    pair (a weighted mean of products, ``weighted_sum``), whose SVD is taken without forming it.
     Splitting √S evenly keeps A and B at comparable norms, so neither factor's learning rate dominates
     the next local round.
     """
     s = scaling(alpha, rank)
     state, discarded, total, worst = {}, 0.0, 0.0, 0.0
-    for prefix, product in layer_products.items():
-        u, sigma, vh = torch.linalg.svd(product.double(), full_matrices=False)
+    for prefix, layer in layers.items():
+        if isinstance(layer, torch.Tensor):
+            u, sigma, vh = torch.linalg.svd(layer.double(), full_matrices=False)
+        else:
+            u, sigma, vh = _svd_of_factored(*layer)
         kept = min(rank, sigma.numel())
         root = (sigma[:kept] / s).sqrt()
-        b = torch.zeros(product.shape[0], rank, dtype=torch.float64)
-        a = torch.zeros(rank, product.shape[1], dtype=torch.float64)
+        b = torch.zeros(u.shape[0], rank, dtype=torch.float64)
+        a = torch.zeros(rank, vh.shape[1], dtype=torch.float64)
         b[:, :kept] = u[:, :kept] * root
         a[:kept] = root[:, None] * vh[:kept]
         a_name, b_name = names[prefix]

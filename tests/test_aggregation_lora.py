@@ -3,7 +3,7 @@
 import pytest
 import torch
 from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
-from flwr.serverapp.strategy import FedAdam, FedAvg
+from flwr.serverapp.strategy import FedAdam, FedAvg, FedAvgM
 from flwr.supercore.task_identity import TaskIdentity
 
 from common import lowrank, wire
@@ -127,6 +127,65 @@ def test_exact_works_with_a_server_optimiser():
         assert set(new_state) == set(global_state) and lowrank.rank_of(new_state) == 4
         assert "truncation-error" in metrics
         global_state = new_state
+
+
+def random_factors(rank: int, g: torch.Generator) -> dict[str, torch.Tensor]:
+    """Three layers: a generic one, a rank-deficient one (B's columns all alike) and a zero update (B = 0)."""
+    state = {}
+    for prefix, (out, inp) in {"wide": (6, 10), "deficient": (12, 10), "zero": (12, 10)}.items():
+        b = torch.randn(out, rank, generator=g)
+        if prefix == "deficient":
+            b = b[:, :1].expand(out, rank) * torch.randn(rank, generator=g)
+        state[f"{prefix}.lora_A.weight"] = torch.randn(rank, inp, generator=g)
+        state[f"{prefix}.lora_B.weight"] = torch.zeros(out, rank) if prefix == "zero" else b
+    return state
+
+
+@pytest.mark.parametrize("hospitals", [1, 2, 3, 4])
+def test_factored_mean_is_refactorised_like_the_dense_mean(hospitals):
+    # Mixed ranks 4, 2, 1, 3: K = 1 fits the global rank 4, K >= 2 must truncate; the dense SVD is the reference.
+    g = torch.Generator().manual_seed(hospitals)
+    states = [random_factors(r, g) for r in (4, 2, 1, 3)[:hospitals]]
+    weights = [float(w) for w in torch.rand(hospitals, generator=g) + 0.1]
+    weights = [w / sum(weights) for w in weights]
+    pairs = lowrank.lora_pairs(states[0])
+    per_hospital = [lowrank.factored_products(s, ALPHA) for s in states]
+    factored = lowrank.weighted_sum(per_hospital, weights)
+    dense = {p: left @ right for p, (left, right) in factored.items()}
+    reference = {p: sum(w * (h[p][0] @ h[p][1]) for h, w in zip(per_hospital, weights)) for p in pairs}
+    for p in pairs:  # the concatenation is the weighted sum itself
+        assert torch.allclose(dense[p], reference[p], rtol=0, atol=1e-12 * (1 + reference[p].abs().max()))
+    got, expected = lowrank.factorise(factored, pairs, 4, ALPHA), lowrank.factorise(dense, pairs, 4, ALPHA)
+    got_products, expected_products = lowrank.products(got.state, ALPHA), lowrank.products(expected.state, ALPHA)
+    for p in pairs:
+        difference = (got_products[p].double() - expected_products[p].double()).norm()
+        assert difference <= 1e-6 * expected_products[p].double().norm()
+        a, b = pairs[p]  # the same split of the singular values between B and A (norms are sign-free)
+        assert torch.allclose(got.state[a].norm(dim=1), expected.state[a].norm(dim=1), atol=1e-5)
+        assert torch.allclose(got.state[b].norm(dim=0), expected.state[b].norm(dim=0), atol=1e-5)
+    assert not got_products["zero"].any() and got.state["zero.lora_A.weight"].shape == (4, 10)
+    assert got.relative_error == pytest.approx(expected.relative_error, rel=1e-9, abs=1e-12)
+    assert got.worst_layer == pytest.approx(expected.worst_layer, rel=1e-9, abs=1e-12)
+    assert got.total == pytest.approx(expected.total, rel=1e-12)
+    assert (got.relative_error > 0.01) == (hospitals > 1)
+
+
+def test_weighted_mean_strategy_agrees_with_the_dense_path():
+    # FedAvgM without momentum at server learning rate 1 steps to the plain mean, through dense products.
+    global_state = lowrank.factorise(lowrank.products(adapter(8, 12), ALPHA), lowrank.lora_pairs(adapter(8, 12)), 8,
+                                     ALPHA).state
+    exchange = AdapterExchange("lora", 8, ALPHA, True, "float32", 0)
+    hospitals = [{k: v + 0.05 * torch.randn_like(v) for k, v in exchange.outgoing(global_state, r).items()}
+                 for r in (2, 8, 4)]
+    dense = ExactLoRA(FedAvgM(min_train_nodes=1, min_available_nodes=1, server_momentum=0.0,
+                              server_learning_rate=1.0), rank=8, alpha=ALPHA)
+    factored = ExactLoRA(fedavg_strategy(), rank=8, alpha=ALPHA)
+    assert factored.factored and not dense.factored
+    got, got_metrics = run_round(factored, global_state, hospitals, [5, 3, 2])
+    expected, expected_metrics = run_round(dense, global_state, hospitals, [5, 3, 2])
+    for prefix, product in lowrank.products(expected, ALPHA).items():
+        assert (lowrank.products(got, ALPHA)[prefix] - product).norm() <= 1e-5 * product.norm()
+    assert got_metrics["truncation-error"] == pytest.approx(expected_metrics["truncation-error"], rel=1e-3)
 
 
 def test_ffa_lora_exchanges_only_b():

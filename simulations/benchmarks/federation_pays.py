@@ -276,12 +276,10 @@ def fedavg(states: Sequence[State], weights: Sequence[float]) -> State:
 
 
 def exact_mean(states: Sequence[State], weights: Sequence[float], rank: int, alpha: float) -> State:
-    """Weighted mean of the hospitals' LoRA products, re-factorised to ``rank`` by truncated SVD."""
-    pairs = lowrank.lora_pairs(states[0])
-    products = [lowrank.products(s, alpha) for s in states]
+    """Weighted mean of the hospitals' LoRA products, re-factorised to ``rank`` by truncated SVD (kept factored)."""
     total = float(sum(weights))
-    mean = {p: sum(w * prod[p] for w, prod in zip(weights, products)) / total for p in pairs}
-    return lowrank.factorise(mean, pairs, rank, alpha).state
+    mean = lowrank.weighted_sum([lowrank.factored_products(s, alpha) for s in states], [w / total for w in weights])
+    return lowrank.factorise(mean, lowrank.lora_pairs(states[0]), rank, alpha).state
 
 
 # -- tasks ------------------------------------------------------------------------------------------
