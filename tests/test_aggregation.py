@@ -8,7 +8,8 @@ from flwr.app import ConfigRecord, Message, MessageType, MetricRecord, RecordDic
 
 from common import wire
 from common.config import RunConfig
-from server.federation import Federation, RoundRecord, from_arrayrecord
+from common.exchange import from_arrayrecord
+from server.federation import Federation, RoundRecord
 from server.strategies import build_strategy
 
 

@@ -18,10 +18,11 @@ from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFI
 
 from common import wire
 from common.config import ConfigError, RunConfig
+from common.exchange import from_arrayrecord
 from common.stages import build_schedule
 from privacy.secagg import legacy_reply, medfed_message
 from server.checkpoint import Checkpointer
-from server.federation import Federation, RoundRecord, from_arrayrecord
+from server.federation import Federation, RoundRecord
 from server.inbox import Inbox, ReplyRefused, check_numbers, error_summary
 from server.secure import check_compatible
 from server.validation import NormOutlierRule

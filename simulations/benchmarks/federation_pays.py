@@ -67,12 +67,12 @@ from common.evaluation import (
     truncate_words,
 )
 from common.evaluation.scoring import score_option_texts
+from common.exchange import from_arrayrecord, to_arrayrecord
 from common.logs import get_logger
 from common.model import LoadedModel, build_adapter_model
 from common.records import Conversation
 from common.stages import Stage, build_schedule
 from common.tokens import IGNORE
-from server.federation import from_arrayrecord, to_arrayrecord
 from simulations.chatdoctor import (
     knowledge_pairs,
     knowledge_questions,
