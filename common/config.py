@@ -83,6 +83,10 @@ class ModelSection:
     dtype: str = option("float32", "Compute dtype of the base model and adapters.",
                         choices=("float32", "bfloat16", "float16"))
     gradient_checkpointing: bool = option(False, "Trade compute for activation memory during local training.")
+    release_freed_memory: bool = option(False, "CPU: glibc gives freed blocks of 1 MiB or more straight back to "
+                                        "the OS, so activations freed each step do not stay resident (at 1B "
+                                        "parameters QLoRA's training peak 3.3 -> 2.45 GB) at about 15% of "
+                                        "training speed (SmolLM2-135M, 2 cores).")
 
 
 @dataclass(frozen=True)

@@ -205,7 +205,8 @@ def load_tokenizer(model_cfg: ModelSection) -> PreTrainedTokenizerBase:
 def load_base_model(model_cfg: ModelSection, *, trainable: bool = True) -> tuple[PreTrainedModel, str]:
     """Load the base model, 4-bit NF4 when asked and possible; returns (model, applied quantisation)."""
     path = resolve_model_dir(model_cfg.name)
-    limit_heap_retention()  # before loading: quantising the checkpoint frees large blocks too
+    if model_cfg.release_freed_memory:
+        limit_heap_retention()  # before loading: quantising the checkpoint frees large blocks too
     dtype = _DTYPES[model_cfg.dtype]
     nf4 = model_cfg.quantization == "nf4" and trainable
     if nf4 and not quantization_available():

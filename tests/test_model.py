@@ -120,3 +120,12 @@ def test_freed_activation_sized_tensors_leave_resident_memory():
 def test_heap_retention_is_left_alone_off_glibc(monkeypatch):
     monkeypatch.setattr(model_module.platform, "libc_ver", lambda: ("", ""))
     assert limit_heap_retention() is False
+
+
+@pytest.mark.parametrize("release", [False, True])
+def test_model_loading_releases_freed_memory_only_when_asked(tiny_model_dir, monkeypatch, release):
+    calls = []
+    monkeypatch.setattr(model_module, "limit_heap_retention", lambda: calls.append(1) or True)
+    build_adapter_model(ModelSection(name=str(tiny_model_dir), quantization="none", release_freed_memory=release),
+                        AdapterSection(), seed=0)
+    assert calls == ([1] if release else [])
