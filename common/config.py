@@ -20,7 +20,7 @@ from typing import Any
 
 from common.recipes import RECIPES
 
-# Flower's strategies by name: server/strategies.py builds them, the config checks names against this.
+# Flower's strategies by name: server/flower_strategies.py lists them, the config checks names against this.
 STRATEGIES: tuple[str, ...] = ("fedavg", "fedprox", "fedadam", "fedyogi", "fedavgm", "fedmedian", "fedtrimmedavg")
 PARADIGMS: dict[str, tuple[str, ...]] = {  # schedule.paradigm presets: their stages in order
     "ift": ("ift",),

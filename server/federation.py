@@ -29,10 +29,11 @@ from privacy.dp.client_level import CoordinatorPrivacy
 from server import strategy_state
 from server.checkpoint import Checkpointer, atomic_write_bytes
 from server.export import export_adapter
+from server.flower_strategies import FLOWER_STRATEGIES
 from server.inbox import Inbox, ReplyRefused, Update, error_summary
 from server.report import write_report
 from server.secure import SecureRound
-from server.strategies import FLOWER_STRATEGIES, build_stack
+from server.strategies import build_stack
 from server.validation import NormOutlierRule, update_norm
 
 log = get_logger("server")

@@ -34,7 +34,7 @@ from common.config import ConfigError, RunConfig
 from common.exchange import float32
 from common.stages import build_schedule
 from privacy.secagg import ADAPTER_NAMES, DOWN_RECORDS, flatten, unflatten
-from server.strategies import FLOWER_STRATEGIES
+from server.flower_strategies import FLOWER_STRATEGIES
 
 # A reply the gate let in or not: (the hospital's reply in medfed's layout, without arrays; the weight it
 # declared for the sum, None for an error reply) -> admitted?

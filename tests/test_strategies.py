@@ -14,7 +14,8 @@ from flwr.serverapp.strategy import (
 from common.config import STRATEGIES, RunConfig
 from privacy.dp.client_level import UNIFORM_WEIGHT, CoordinatorPrivacy
 from server.aggregation import ExactLoRA
-from server.strategies import FLOWER_STRATEGIES, build_stack, build_strategy
+from server.flower_strategies import FLOWER_STRATEGIES
+from server.strategies import build_stack, build_strategy
 from server.strategy_state import _chain
 
 

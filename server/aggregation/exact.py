@@ -26,13 +26,14 @@ from collections.abc import Iterable
 
 from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord
 from flwr.serverapp import Grid
-from flwr.serverapp.strategy import FedAvg, FedProx, Strategy
+from flwr.serverapp.strategy import Strategy
 
 from common import lowrank
+from server.flower_strategies import FLOWER_STRATEGIES
 
 ARRAYS = "arrays"
 # Exactly these types: FedAdam, FedYogi and FedAvgM subclass FedAvg but step on the mean per coordinate.
-WEIGHTED_MEANS = (FedAvg, FedProx)
+WEIGHTED_MEANS = tuple(s.cls for s in FLOWER_STRATEGIES.values() if s.aggregate == "mean")
 
 
 class ExactLoRA(Strategy):
