@@ -24,10 +24,11 @@ from common.evaluation.federated import aggregate_answer_scores
 from common.exchange import AdapterExchange, from_arrayrecord, to_arrayrecord
 from common.logs import RoundConsole, get_logger, log_node_event
 from common.model import build_adapter_model
+from common.private_files import write_private
 from common.stages import Schedule, build_schedule, stage_metrics
 from privacy.dp.client_level import CoordinatorPrivacy
 from server import strategy_state
-from server.checkpoint import Checkpointer, atomic_write_bytes
+from server.checkpoint import Checkpointer
 from server.export import export_adapter
 from server.flower_strategies import FLOWER_STRATEGIES
 from server.inbox import Inbox, ReplyRefused, Update, error_summary
@@ -89,7 +90,7 @@ class Federation:
 
     def run(self) -> dict:
         start_round = self._resume() + 1
-        atomic_write_bytes(self.run_dir / "config.json", json.dumps(self.cfg.to_flat(), indent=2).encode())
+        write_private(self.run_dir / "config.json", json.dumps(self.cfg.to_flat(), indent=2).encode())
         log.info("medfed: %d stage(s) %s, %d rounds, adapter %d parameters (%.2f MB on the wire, %.3f%% of the base)",
                  len(self.schedule.stages), "→".join(s.name for s in self.schedule.stages),
                  self.schedule.total_rounds, self.spec.num_parameters, self.spec.num_bytes / 1e6,
@@ -108,7 +109,7 @@ class Federation:
         self.model.activate(self.schedule.adapter_count - 1)  # export (and merge) every stacked adapter
         adapter_dir, merged_dir = export_adapter(self.model, self.global_state, self.run_dir, self.cfg)
         summary = self._summary(adapter_dir, merged_dir)
-        atomic_write_bytes(self.run_dir / "summary.json", json.dumps(summary, indent=2).encode())
+        write_private(self.run_dir / "summary.json", json.dumps(summary, indent=2).encode())
         try:  # the report is a view of the files above: failing to draw it must not fail the run
             log.info("run report: %s", write_report(self.run_dir))
         except Exception as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from safetensors.torch import load_file
 
 from server import strategy_state
 from server.aggregation import ExactLoRA
+from server.checkpoint import Checkpointer
 from tests.federation_harness import CrashedFederation, LocalGrid, make_hospitals, run_federation, tiny_config
 
 
@@ -52,6 +54,18 @@ def test_strategy_state_reaches_inside_wrappers(tmp_path):
 
     assert fresh.clipping_norm == 0.37
     np.testing.assert_array_equal(fresh.strategy.strategy.m_t["a"], adam.m_t["a"])
+
+
+def test_checkpoints_are_owner_only_and_the_newest_is_read_back(tmp_path):
+    # An adapter trained on hospitals' notes can hold what it memorised of them: no group or world access.
+    checkpointer = Checkpointer(tmp_path)
+    for server_round in (1, 2):
+        path = checkpointer.save(server_round, {"w": torch.full((2,), float(server_round))}, {"round": server_round})
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    server_round, state, meta = checkpointer.latest()
+    assert (server_round, meta) == (2, {"round": 2})
+    torch.testing.assert_close(state["w"], torch.full((2,), 2.0))
+    assert sorted(p.name for p in checkpointer.dir.iterdir()) == ["round-00001.safetensors", "round-00002.safetensors"]
 
 
 def _final(run_dir):
