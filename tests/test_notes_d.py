@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from privacy.deid.evaluation import I2B2_TYPES, load_i2b2
+from simulations.benchmarks.deid import main as benchmark
 from simulations.synthetic.notes_d import NoteText, generate_notes_d, main, write_notes
 
 
@@ -74,3 +75,9 @@ def test_xml_round_trips_through_the_i2b2_reader(notes, tmp_path):
 def test_cli_writes_the_requested_notes(tmp_path):
     assert main([str(tmp_path), "--notes", "3", "--seed", "2"]) == 0
     assert [n.text for n in load_i2b2(tmp_path)] == [n.text for n in generate_notes_d(3, seed=2)]
+
+
+def test_benchmark_refuses_i2b2_corpus_without_its_folder(tmp_path):
+    with pytest.raises(SystemExit):
+        benchmark(["--corpora", "i2b2", "--out", str(tmp_path / "out.json")])
+    assert not (tmp_path / "out.json").exists()

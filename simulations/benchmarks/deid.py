@@ -124,15 +124,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--no-presidio", action="store_true", help="skip the Presidio default baseline")
     parser.add_argument("--out", type=Path, default=Path("runs/benchmarks/deid.json"))
     args = parser.parse_args(argv)
+    chosen = args.corpora or SYNTHETIC_CORPORA + (("i2b2",) if args.i2b2 else ())
+    if "i2b2" in chosen and not args.i2b2:
+        parser.error("--corpora i2b2 needs --i2b2-dir")
 
     cfg = DeidSection(scope=args.scope, date_mode=args.date_mode)
     deid = Deidentifier.from_config(cfg)
     # The first two generators annotate no age under 90, profession, state, country, room or department: what
     # only the all-PHI recognizers remove there is not scored. The third, the fourth and the i2b2 notes annotate all.
     not_annotated_by_generators = frozenset(r.name for r in all_phi_recognizers(keep_years=True))
-    chosen = args.corpora or SYNTHETIC_CORPORA + (("i2b2",) if args.i2b2 else ())
-    if "i2b2" in chosen and not args.i2b2:
-        parser.error("--corpora i2b2 needs --i2b2-dir")
     generators = {"synthetic": synthetic_corpus, "synthetic_b": synthetic_corpus_b, "synthetic_c": generate_notes_c,
                   "synthetic_d": generate_notes_d}
     corpora = {name: load_i2b2(args.i2b2) if name == "i2b2" else generators[name](args.notes, args.seed)
