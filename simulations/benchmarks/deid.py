@@ -5,7 +5,9 @@
 Corpora: notes of the first synthetic generator (``simulations.synthetic.notes``, the one the rules were
 tuned on), of the second (``simulations.synthetic.notes_b``, written apart, since tuned on too), of the
 third (``simulations.synthetic.notes_c``, written apart from both generators and from the recognizers:
-the held-out corpus, never tuned on; its gap to the first two measures over-fitting) and, when given, a
+once held out, now tuned on too), of the fourth (``simulations.synthetic.notes_d``, written apart from all
+three and from the recognizers, in the style of i2b2-2014 records: the held-out corpus, never tuned on; its
+gap to the others measures over-fitting) and, when given, a
 folder of i2b2-2014 XML notes (for instance the five public notes philter-lite ships; read from the path
 given, never copied). Both systems run offline on the same spaCy package and the same notes; no patient
 deny list is given to ours, so the comparison is detection from text alone. Per corpus: token recall over
@@ -13,7 +15,8 @@ Safe Harbor identifiers (``overall``) and over all annotated PHI (``all_phi``), 
 category and per type, tokens caught and wrongly removed per recognizer, notes/s and the residual-gate rate.
 ``--scope`` picks ``deid.scope``; under all-phi, what only the all-PHI recognizers remove from the first two
 generators' notes (which do not annotate those types) is counted apart as ``unannotated_tokens``, not as a
-false positive. The third generator and the i2b2 notes annotate every i2b2 type and are scored on everything.
+false positive. The third and fourth generators and the i2b2 notes annotate every i2b2 type and are scored on
+everything. ``--corpora`` restricts the run to some corpora (``i2b2`` needs ``--i2b2-dir``).
 """
 
 from __future__ import annotations
@@ -44,7 +47,10 @@ from simulations.synthetic.hospital import FACILITIES
 from simulations.synthetic.notes import generate_note, make_patient
 from simulations.synthetic.notes_b import generate_note_b
 from simulations.synthetic.notes_c import generate_notes_c
+from simulations.synthetic.notes_d import generate_notes_d
 from simulations.synthetic.vocab import CONDITIONS
+
+SYNTHETIC_CORPORA = ("synthetic", "synthetic_b", "synthetic_c", "synthetic_d")
 
 
 def synthetic_corpus(n: int, seed: int) -> list[GoldNote]:
@@ -113,20 +119,24 @@ def main(argv: list[str] | None = None) -> dict:
                         help="deid.scope of the de-identifier measured")
     parser.add_argument("--date-mode", choices=("year", "shift", "mask"), default=DeidSection().date_mode,
                         help="deid.date-mode (mask: also years written alone are removed under all-phi)")
+    parser.add_argument("--corpora", nargs="+", choices=SYNTHETIC_CORPORA + ("i2b2",),
+                        help="corpora to score (default: every synthetic one, and i2b2 when --i2b2-dir is given)")
     parser.add_argument("--no-presidio", action="store_true", help="skip the Presidio default baseline")
     parser.add_argument("--out", type=Path, default=Path("runs/benchmarks/deid.json"))
     args = parser.parse_args(argv)
+    chosen = args.corpora or SYNTHETIC_CORPORA + (("i2b2",) if args.i2b2 else ())
+    if "i2b2" in chosen and not args.i2b2:
+        parser.error("--corpora i2b2 needs --i2b2-dir")
 
     cfg = DeidSection(scope=args.scope, date_mode=args.date_mode)
     deid = Deidentifier.from_config(cfg)
     # The first two generators annotate no age under 90, profession, state, country, room or department: what
-    # only the all-PHI recognizers remove there is not scored. The third and the i2b2 notes annotate them all.
+    # only the all-PHI recognizers remove there is not scored. The third, the fourth and the i2b2 notes annotate all.
     not_annotated_by_generators = frozenset(r.name for r in all_phi_recognizers(keep_years=True))
-    corpora = {"synthetic": synthetic_corpus(args.notes, args.seed),
-               "synthetic_b": synthetic_corpus_b(args.notes, args.seed),
-               "synthetic_c": generate_notes_c(args.notes, args.seed)}
-    if args.i2b2:
-        corpora["i2b2"] = load_i2b2(args.i2b2)
+    generators = {"synthetic": synthetic_corpus, "synthetic_b": synthetic_corpus_b, "synthetic_c": generate_notes_c,
+                  "synthetic_d": generate_notes_d}
+    corpora = {name: load_i2b2(args.i2b2) if name == "i2b2" else generators[name](args.notes, args.seed)
+               for name in chosen}
     report = {"machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
               "config": {k: v for k, v in cfg.__dict__.items()}, "corpora": {}}
     for name, notes in corpora.items():
