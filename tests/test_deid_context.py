@@ -105,6 +105,12 @@ def entities(deid: Deidentifier, text: str) -> set[str]:
     ("Discharged to Willowbrook Rehabilitation Center in Bath.", "Bath"),
     ("Retired, formerly with Eastern Mutual Insurance.", "Eastern Mutual Insurance"),  # organisations by context
     ("Insurance: Granite Mutual, member ID QZ1234567", "Granite Mutual"),
+    ("DT: 06/13/81\nJob #: 158336  Batch: 03980\n", "03980"),                         # dictation footer numbers
+    ("Document: 6-9715839\n", "6-9715839"),
+    ("12 Oak St, Concord, N.Y. 01235", "Concord"),
+    ("PATIENT: D'SOUZA, GUS S  MRN 8285342", "D'SOUZA, GUS S"),
+    ("QRH\nAnticoagulation Clinic\n", "QRH"),
+    ("Services from Council on Aging twice a week.", "Council on Aging"),
 ])
 def test_context_rules_find_phi(deid, text, value):
     assert removed(deid, text, value)
@@ -142,6 +148,8 @@ def test_context_rules_find_phi(deid, text, value):
     ("Dear Ann Lee,\nThank you.", "Dear"),
     ("Follow-up per Fleischner Society guidelines.", "Fleischner Society"),
     ("Insurance: Medicare\n", "Medicare"),
+    ("Batch 2 of 3 infused.", "2"),
+    ("HPI\nChest pain for two days.", "HPI"),
 ])
 def test_context_rules_leave_clinical_words(deid, text, value):
     assert not removed(deid, text, value)

@@ -46,7 +46,7 @@ CATEGORIES: dict[str, str] = {
 # --- building blocks (case-sensitive; ``[ \t]`` so a match never runs across lines) ---------------------
 _SP = r"[ \t]+"
 _CAP = r"(?:Mc|Mac|O'|D')?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?"          # Smith, McDonald, O'Brien, Smith-Jones
-_UPPER = r"(?:Mc|MC|O')?[A-Z]{2,}(?:[-'][A-Z]{2,})?"               # SMITH (headers and signatures)
+_UPPER = r"(?:Mc|MC|O'|D')?[A-Z]{2,}(?:[-'][A-Z]{2,})?"            # SMITH, D'SOUZA (headers and signatures)
 _INITIAL = r"[A-Z]\.?"
 _NAME = rf"{_CAP}(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP}){{0,2}}"        # John Smith, John A. Smith
 _TITLE = r"(?:Dr|Drs|Mr|Mrs|Ms|Miss|Mx|Prof|Doctor|Nurse|Sr|Fr|Rev)\.?"
@@ -74,6 +74,7 @@ _D = r"(?:0?[1-9]|[12]\d|3[01])"
 _ORD = r"(?:st|nd|rd|th)?"
 _STATE_ABBR = "|".join(US_STATES)
 _STATE_NAME = "|".join(sorted(US_STATES.values(), key=len, reverse=True))
+_DOTTED_STATE = "|".join(rf"{code[0]}\.{code[1]}\." for code in US_STATES)  # N.Y., N.H.
 # State abbreviations that are also credentials or words are only trusted before a ZIP code.
 _AMBIGUOUS_STATES = "MD|DO|PA|MA|ME|IN|OR|OK|HI|CO|MS|LA|DE|ID|OH|NE|AL|GA|SC|NP|ND"  # ND: non-distended
 
@@ -319,7 +320,7 @@ def _named_organization(text: str, result: RecognizerResult) -> RecognizerResult
         value = value[:department.start()]
     value = value.rstrip(" \t.,;:-")
     # Only the capitalised run that ends the span names it: "Attends a Catholic Church" -> "Catholic Church".
-    tail = regex.search(r"(?:(?<=^)|(?<=[ \t]))(?:[A-Z][\w'’&.-]*(?:[ \t]+(?:(?:of|the|and|&|for)[ \t]+)*)?)+$", value)
+    tail = regex.search(r"(?:(?<=^)|(?<=[ \t]))(?:[A-Z][\w'’&.-]*(?:[ \t]+(?:(?:of|the|and|&|for|on|at|in)[ \t]+)*)?)+$", value)
     if tail is None:
         return None
     start, value = start + tail.start(), tail.group()
@@ -433,7 +434,7 @@ def address_recognizer() -> RegexRecognizer:
 def city_recognizers() -> list[RegexRecognizer]:
     city = rf"(?P<phi>(?:(?:St|Ste|Mt|Ft|Pt)\.?[ \t]+)?{_CAP}(?:{_SP}{_CAP}){{0,2}}|{_UPPER}(?:{_SP}{_UPPER})?)"
     before_state = [
-        Rule("city-state-zip", rf"{city},?[ \t]+(?:{_STATE_ABBR}|{_STATE_NAME})\.?,?[ \t]+\d{{5}}\b", 0.85),
+        Rule("city-state-zip", rf"{city},?[ \t]+(?:{_STATE_ABBR}|{_STATE_NAME}|{_DOTTED_STATE})\.?,?[ \t]+\d{{5}}\b", 0.85),
         # An address line without a state: "12 Oak St, Kettle Falls 99141".
         Rule("city-zip", rf"(?<=,[ \t]*)(?!(?:{_STATE_ABBR})\b){city}[ \t]+\d{{5}}(?:-\d{{4}})?\b", 0.75),
         Rule("city-state", rf"{city},[ \t]*(?:(?!(?:{_AMBIGUOUS_STATES})\b)(?:{_STATE_ABBR})|{_STATE_NAME})\b", 0.7),
@@ -571,7 +572,8 @@ def hospital_acronym_recognizer() -> RegexRecognizer:
         Rule("acronym-number", rf"\b{acronym}[ \t]*#[ \t]*(?=[A-Z]?\d)", 0.6),
         # A header: the initials alone on a line above the document's title or department ("SAMC" / "Discharge Summary").
         Rule("acronym-header", rf"^[ \t]*{acronym}[ \t]*$(?=\n[ \t]*(?i:discharge|admission|admitting|emergency|progress|"
-                               r"consult|operative|clinic|office|department|radiology|pathology|[a-z]+ology\b))", 0.6),
+                               r"consult|operative|clinic|office|department|radiology|pathology|[a-z]+ology\b|"
+                               r"[a-z/ \t-]{0,40}\b(?:clinic|service|unit|department|center)[ \t]*$))", 0.6),
     ]
     return RegexRecognizer("HOSPITAL", rules, validate=_not_a_unit, name="FacilityAcronymRecognizer")
 
@@ -630,7 +632,9 @@ _ID_LABELS: dict[str, str] = {
     "DEVICE": ("Serial|S/N|SN|Model|Lot|Device(?:[ \t]*ID)?|UDI|IMEI|MAC[ \t]+Address|Implant(?:[ \t]*ID)?|"
                "Pacemaker(?:[ \t]+Serial)?|Catalog|Cat|REF|Part"),
     "ID": ("ID|Identifier|Ref(?:erence)?|Code|Tracking|Study[ \t]*ID|Subject[ \t]*ID|Biobank|Sample|Barcode|"
-           "Container|Bio[ \t]*ID|Username|User[ \t]*ID|Login"),
+           "Container|Bio[ \t]*ID|Username|User[ \t]*ID|Login|"
+           # Dictation footers: "Job #: 158336  Batch: 03980", "Document: 6-9715839", "Confirmation #".
+           "Job|Batch|Document|Doc|Dictation|Transcription|Confirmation|Ticket|Report[ \t]+(?:ID|Number|No)"),
 }
 
 
