@@ -111,6 +111,10 @@ def entities(deid: Deidentifier, text: str) -> set[str]:
     ("PATIENT: D'SOUZA, GUS S  MRN 8285342", "D'SOUZA, GUS S"),
     ("QRH\nAnticoagulation Clinic\n", "QRH"),
     ("Services from Council on Aging twice a week.", "Council on Aging"),
+    ("Attending Provider: Willow Y. Graves\n", "Willow Y. Graves"),                  # eponyms after a name label
+    ("PATIENT: LAW          UNIT NO: 6322656", "LAW"),
+    ("Dear Dr. Eun-ji Venkataraman:", "Eun-ji Venkataraman"),
+    ("QRH\n737 Commonwealth Avenue\n", "QRH"),
 ])
 def test_context_rules_find_phi(deid, text, value):
     assert removed(deid, text, value)

@@ -73,6 +73,7 @@ POSITIVES = [
     ("Admitted to the Phillips House Wing.", "DEPARTMENT", "Phillips House Wing"),
     ("Fell while jogging near Fenway Park.", "LOCATION_OTHER", "Fenway Park"),
     ("Age: seventy-four   Arrival: 5/5", "AGE", "seventy-four"),
+    ("Age/Sex: 66/F\nCollected: 10/24", "AGE", "66"),
     ("A 57-year-old dental hygienist with DM.", "PROFESSION", "dental hygienist"),
     ("Pt is a 75 yo former social worker.", "PROFESSION", "social worker"),
     ("Moved in with family in Marlborough, MA after Easter.", "STATE", "MA"),
@@ -100,7 +101,7 @@ NEGATIVES = [
     "US abdomen unremarkable.", "Occupation: none", "Dr. Virginia Hunt saw him.", "Washington was at bedside.",
     "Return on Day 3 to the Nursing Station.", "IN: 1200 mL, OUT: 800 mL.", "Reviewed with the team, OK to discharge.",
     "Signed by Ann Page, M.D. on arrival.", "Admitted to Medicine for observation.", "Refer to Ophthalmology for a dilated exam.",
-    "Admitted to MICU overnight.", "Discussed with Cardiology today.",
+    "Admitted to MICU overnight.", "Discussed with Cardiology today.", "Age 5/10 on the scale.",
 ]
 
 

@@ -38,7 +38,7 @@ def age_recognizer() -> RegexRecognizer:
         # An age as a header field between separators ("DOB 1-9-48 | 67 yrs | ACCT"); "for 20 years." is a duration.
         Rule("age-field", rf"(?:(?<=[|;][ \t]*)|^[ \t]*)(?P<phi>{_AGE})[ \t]*(?i:yrs?|years?|y)\b(?=[ \t]*(?:[|;]|$))", 0.75),
         Rule("age-sex", rf"{_NOT_TEMPERATURE}(?<![\d./-])(?P<phi>{_AGE}){_SEX_THEN}", 0.7),
-        Rule("age-label", rf"(?i:\bage[ds]?\b|\bage[ \t]+of|\bage:)[ \t:]*(?P<phi>{_AGE}|(?i:{_SPELLED}))\b(?![ \t]*(?i:mg|ml|kg|%|/))",
+        Rule("age-label", rf"(?i:\bage[ds]?\b(?:/(?:sex|gender))?|\bage[ \t]+of|\bage:)[ \t:]*(?P<phi>{_AGE}|(?i:{_SPELLED}))\b(?![ \t]*(?i:mg|ml|kg|%)|/(?![MF]\b))",
              0.85),
         Rule("decade", r"(?i:\bin[ \t]+(?:his|her|their)[ \t]+(?:early|mid|late)?[ \t-]*)(?P<phi>(?:[1-9]|10)0'?s)\b", 0.7),
         Rule("spelled", rf"(?i)\b(?P<phi>{_SPELLED}|one[ \t]+hundred(?:[ \t]+(?:and[ \t]+)?\w+)?)(?={_AGE_UNIT})", 0.8),

@@ -26,7 +26,7 @@ from privacy.deid.safelist import (
     safe_list_signature,
     zipf,
 )
-from privacy.deid.terms import EPONYM_FOLLOWERS, NOT_PHI_PLACES, US_STATES, is_medical_term
+from privacy.deid.terms import EPONYM_FOLLOWERS, EPONYMS, NOT_PHI_PLACES, US_STATES, is_medical_term
 
 # Entity types this package emits, grouped into the evaluation categories.
 CATEGORIES: dict[str, str] = {
@@ -45,7 +45,7 @@ CATEGORIES: dict[str, str] = {
 
 # --- building blocks (case-sensitive; ``[ \t]`` so a match never runs across lines) ---------------------
 _SP = r"[ \t]+"
-_CAP = r"(?:Mc|Mac|O'|D')?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?"          # Smith, McDonald, O'Brien, Smith-Jones
+_CAP = r"(?:Mc|Mac|O'|D')?[A-Z][a-z]+(?:[-'][A-Z][a-z]+|-[a-z]{2,3}\b)?"  # Smith, McDonald, O'Brien, Smith-Jones, Eun-ji
 _UPPER = r"(?:Mc|MC|O'|D')?[A-Z]{2,}(?:[-'][A-Z]{2,})?"            # SMITH, D'SOUZA (headers and signatures)
 _INITIAL = r"[A-Z]\.?"
 _NAME = rf"{_CAP}(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP}){{0,2}}"        # John Smith, John A. Smith
@@ -188,6 +188,15 @@ def _ordinary_or_medical(value: str) -> bool:
     return all_ordinary(value) or is_medical_term(value)
 
 
+def _ordinary_not_surname(value: str) -> bool:
+    """Veto for names after a name label: ordinary words only, where an eponym is a surname ("Patient: LAW",
+    "Attending: Willow Y. Graves") but "Provider: see below" is no name."""
+    return all_ordinary(value) and not any(w.strip(".,'").lower() in _SURNAME_EPONYMS for w in value.split())
+
+
+_SURNAME_EPONYMS = frozenset(EPONYMS) | EPONYM_FOLLOWERS
+
+
 _SPELLED_AGE_START = r"(?i:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|one[ \t]+hundred)"
 
 
@@ -198,7 +207,7 @@ def name_recognizer() -> RegexRecognizer:
         Rule("credential", rf"(?P<phi>(?:{_CAP}|[A-Z]\.)(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP}){{1,2}}|{_UPPER}(?:{_SP}{_UPPER}){{1,2}}|"
                            rf"(?:{_CAP}|{_UPPER}),[ \t]?(?:{_CAP}|{_UPPER})(?:{_SP}{_INITIAL})?)"
                            rf"[ \t]*,?[ \t]*(?<![A-Za-z]){_CREDENTIAL}", 0.85, is_medical_term),
-        Rule("header", rf"{_NAME_FIELD}(?P<phi>{_HEADER_NAME})", 0.85, _ordinary_or_medical),
+        Rule("header", rf"{_NAME_FIELD}(?P<phi>{_HEADER_NAME})", 0.85, _ordinary_not_surname),
         Rule("cc", rf"(?:^|\b)cc[ \t]*:[ \t]*(?:{_TITLE}[ \t]+)?(?P<phi>{_HEADER_NAME})", 0.8, _ordinary_or_medical),
         # Real notes write names after a label in lower case too ("cc: church", "signed by: john smith").
         Rule("header-lower", rf"(?:{_NAME_FIELD}|(?:^|\b)cc[ \t]*:[ \t]*)(?P<phi>{_LOWER_NAME})", 0.7, _ordinary_or_medical),
@@ -243,7 +252,7 @@ def name_recognizer() -> RegexRecognizer:
         Rule("role-slash", rf"\b(?:RN|LPN|LVN|CNA|RT|PCT|NP|PA|MD|DO|CRNA|NA|MA)[ \t]*/[ \t]*"
                            rf"(?P<phi>{_HEADER_NAME}|[a-z][a-z'-]+(?:,?[ \t][a-z][a-z'-]+){{0,2}})[ \t]*$", 0.65, _ordinary_or_medical),
         # Caret-separated export headers ("EDVISIT^4417823^Garcia, Maria^03/04/19^LEE, ANN").
-        Rule("caret-field", rf"(?<=\^)[ \t]*(?P<phi>{_HEADER_NAME})[ \t]*(?=\^|$)", 0.8, _ordinary_or_medical),
+        Rule("caret-field", rf"(?<=\^)[ \t]*(?P<phi>{_HEADER_NAME})[ \t]*(?=\^|$)", 0.8, _ordinary_not_surname),
         # Dictation codes: the author's initials, then the lower-case names of typists ("XGT:holmes", "GPP/church/olinger").
         Rule("dictation-code", r"(?m)^[ \t]*[A-Z]{2,4}[:/](?P<phi>[a-z]{2,}(?:/[a-z]{2,})*)[ \t]*$", 0.8, is_medical_term),
     ]
@@ -573,7 +582,8 @@ def hospital_acronym_recognizer() -> RegexRecognizer:
         # A header: the initials alone on a line above the document's title or department ("SAMC" / "Discharge Summary").
         Rule("acronym-header", rf"^[ \t]*{acronym}[ \t]*$(?=\n[ \t]*(?i:discharge|admission|admitting|emergency|progress|"
                                r"consult|operative|clinic|office|department|radiology|pathology|[a-z]+ology\b|"
-                               r"[a-z/ \t-]{0,40}\b(?:clinic|service|unit|department|center)[ \t]*$))", 0.6),
+                               r"[a-z/ \t-]{0,40}\b(?:clinic|service|unit|department|center|education)[ \t]*$|"
+                               r"\d{1,5}[ \t]+[a-z]+[ \t]+[a-z]))", 0.6),
     ]
     return RegexRecognizer("HOSPITAL", rules, validate=_not_a_unit, name="FacilityAcronymRecognizer")
 
