@@ -126,10 +126,10 @@ def test_date_shift_keeps_intervals_per_patient(surrogate_deid):
 
 def test_patient_deny_list_removes_known_values(deid):
     patient = PatientContext("p1", names=("Quincy Zebulon",), mrn="A-77", addresses=("Mill Pond Farm",))
-    text = "quincy's pain is better, A-77 noted. Lives on Mill Pond Farm."
+    text = "quincy's pain is better, A-77 noted. Lives on mill pond farm."
     assert found(deid, text) == {}
     out = deid.deidentify(text, patient).text
-    assert "quincy" not in out.lower() and "A-77" not in out and "Mill Pond Farm" not in out
+    assert "quincy" not in out.lower() and "A-77" not in out and "mill pond farm" not in out
 
 
 def test_residual_gate_refuses_training():

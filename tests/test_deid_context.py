@@ -5,9 +5,11 @@ leave alone. Texts are invented (no real notes)."""
 from __future__ import annotations
 
 import pytest
+from presidio_analyzer import RecognizerResult
 
 from common.config import DeidSection
 from privacy.deid import Deidentifier
+from privacy.deid.recognizers import _named_organization
 from privacy.deid.safelist import is_medical_word
 
 
@@ -76,6 +78,43 @@ def entities(deid: Deidentifier, text: str) -> set[str]:
     ("She is originally from Cedar Rapids.", "Cedar Rapids"),
     ("EDVISIT^4417823^Brooks, Faith^03/04/19^STERLING, HOPE\n", "Brooks, Faith"),     # caret-separated fields
     ("EDVISIT^4417823^Brooks, Faith^03/04/19^STERLING, HOPE\n", "STERLING, HOPE"),
+    ("Crohn's disease, dx 12/72.", "12/72"),                                          # month/year after "dx"
+    ("Symptoms since Spring 2069, worse now.", "Spring 2069"),                       # season and year
+    ("sugars high since tuesday per wife.", "tuesday"),                              # lower-case weekday
+    ("Traveled over Passover; returned Monday.", "Passover"),
+    ("Next visit 4/25.\n\nigross\ncc: Dr. Lane\n", "igross"),                        # signer code lines
+    ("Plan as above.\n\nxv\n", "xv"),
+    ("Electronically signed by Wu MD on 3/4/19 [kwu3]\n", "kwu3"),
+    ("DD: 06/13/81\nTD: 06/13/2081 pz\nJob #: 61\n", "pz"),
+    ("Attending Provider: Lane, Ivo\nivlane\nDD: 06/13/81\n", "ivlane"),
+    ("Radiologist: Ann Wu, MD   AWU\n", "AWU"),
+    ("ETT at QVMC on 2/10: no ischemia.", "QVMC"),                                   # hospital initials
+    ("QRH Emergency Department\nPatient: Lee, Ann\n", "QRH"),
+    ("Patient: Lee, Ann\nQRH #2431972\n", "QRH"),
+    ("QRH\nDischarge Summary\n", "QRH"),
+    ("Kestrel Valley Primary Care\n12 Oak St\n", "Kestrel Valley"),                  # facility kinds
+    ("Brought to Our Lady of the Pines Hospital by EMS.", "Our Lady of the Pines"),
+    ("Discussed with cardiology fellow Dr. Swan today.", "Swan"),                    # eponyms after a title
+    ("Mr. GRAVES returns to clinic.", "GRAVES"),
+    ("Patient: FOX, WILLOW K\nMR# 2807632\n", "FOX, WILLOW K"),                      # a bare last initial
+    ("spoke w/ dr deshawn nail, ok to increase.", "deshawn nail"),
+    ("cc: V. Szymanski; Zeke Ma\n", "Zeke Ma"),
+    ("pt's wife dawn gallo called re: sugars.", "dawn gallo"),
+    ("reed hunter confirmed identity w/ dob.", "reed hunter"),
+    ("Lives with his wife Ursula in Burlington.", "Burlington"),
+    ("Discharged to Willowbrook Rehabilitation Center in Bath.", "Bath"),
+    ("Retired, formerly with Eastern Mutual Insurance.", "Eastern Mutual Insurance"),  # organisations by context
+    ("Insurance: Granite Mutual, member ID QZ1234567", "Granite Mutual"),
+    ("DT: 06/13/81\nJob #: 158336  Batch: 03980\n", "03980"),                         # dictation footer numbers
+    ("Document: 6-9715839\n", "6-9715839"),
+    ("12 Oak St, Concord, N.Y. 01235", "Concord"),
+    ("PATIENT: D'SOUZA, GUS S  MRN 8285342", "D'SOUZA, GUS S"),
+    ("QRH\nAnticoagulation Clinic\n", "QRH"),
+    ("Services from Council on Aging twice a week.", "Council on Aging"),
+    ("Attending Provider: Willow Y. Graves\n", "Willow Y. Graves"),                  # eponyms after a name label
+    ("PATIENT: LAW          UNIT NO: 6322656", "LAW"),
+    ("Dear Dr. Eun-ji Venkataraman:", "Eun-ji Venkataraman"),
+    ("QRH\n737 Commonwealth Avenue\n", "QRH"),
 ])
 def test_context_rules_find_phi(deid, text, value):
     assert removed(deid, text, value)
@@ -102,6 +141,19 @@ def test_context_rules_find_phi(deid, text, value):
     ("Attends a Catholic Church; finished High School.", "Catholic Church"),
     ("Per American Heart Association guidelines.", "American Heart Association"),
     ("Fever since the 3rd day of admission; 5th metatarsal intact.", "3rd"),
+    ("III/VI murmur at RUSB, radiating to the carotids.", "RUSB"),
+    ("Plan reviewed at PM rounds.", "PM"),
+    ("Chest pain 2/2 to costochondritis.", "2/2"),
+    ("Plan as above.\n\nStable\n", "Stable"),
+    ("See prior note [sic] for details.", "sic"),
+    ("Rectal: Guaiac negative.", "Guaiac"),
+    ("HEENT: PERRL. Oropharynx clear.", "Oropharynx"),
+    ("Framingham risk score reviewed.", "Framingham"),
+    ("Dear Ann Lee,\nThank you.", "Dear"),
+    ("Follow-up per Fleischner Society guidelines.", "Fleischner Society"),
+    ("Insurance: Medicare\n", "Medicare"),
+    ("Batch 2 of 3 infused.", "2"),
+    ("HPI\nChest pain for two days.", "HPI"),
 ])
 def test_context_rules_leave_clinical_words(deid, text, value):
     assert not removed(deid, text, value)
@@ -122,3 +174,24 @@ def test_a_name_found_once_is_found_in_every_case(deid):
 def test_signer_codes_keep_clinical_codes(deid):
     text = "EF 55%, CD4 count 410. Given KCL 20 / NS at 100.\n"
     assert entities(deid, text) == set()
+
+
+# (text, the span spaCy tagged ORG, the entity kept, the value kept); None: dropped.
+@pytest.mark.parametrize(("text", "org", "entity", "value"), [
+    ("Seen at the Lakeshore General Hospital Emergency Department today.",
+     "the Lakeshore General Hospital Emergency Department", "HOSPITAL", "Lakeshore General Hospital"),
+    ("Services through Bayside Fisheries since May.", "Bayside Fisheries", "ORGANIZATION", "Bayside Fisheries"),
+    ("Attends a Kestrel Baptist Church weekly.", "Attends a Kestrel Baptist Church", "ORGANIZATION", "Kestrel Baptist Church"),
+    ("Past Medical History\nNone.", "Past Medical History", None, None),             # a heading at a line's start
+    ("Admission Date: 3/4   Discharge Date: 3/9", "Discharge Date", None, None),      # a label after a field gap
+    ("History of Charcot-Marie-Tooth Disease.", "Charcot-Marie-Tooth Disease", None, None),  # medical words
+    ("Attends a Catholic Church weekly.", "Attends a Catholic Church", None, None),   # only generic words
+    ("Device by Medtronic, interrogated.", "Medtronic", None, None),                  # one word: a maker, no one's
+])
+def test_spacy_organisations_pass_where_they_name_one(text, org, entity, value):
+    start = text.index(org)
+    named = _named_organization(text, RecognizerResult("ORGANIZATION", start, start + len(org), 0.65))
+    if entity is None:
+        assert named is None
+    else:
+        assert (named.entity_type, text[named.start:named.end]) == (entity, value)

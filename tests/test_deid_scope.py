@@ -72,6 +72,19 @@ POSITIVES = [
     ("Transferred to Bigelow 11 for telemetry.", "DEPARTMENT", "Bigelow 11"),
     ("Admitted to the Phillips House Wing.", "DEPARTMENT", "Phillips House Wing"),
     ("Fell while jogging near Fenway Park.", "LOCATION_OTHER", "Fenway Park"),
+    ("Age: seventy-four   Arrival: 5/5", "AGE", "seventy-four"),
+    ("Age/Sex: 66/F\nCollected: 10/24", "AGE", "66"),
+    ("A 57-year-old dental hygienist with DM.", "PROFESSION", "dental hygienist"),
+    ("Pt is a 75 yo former social worker.", "PROFESSION", "social worker"),
+    ("Moved in with family in Marlborough, MA after Easter.", "STATE", "MA"),
+    ("Concord, N.Y. 01235", "STATE", "N.Y."),
+    ("ROOM: Bed 21   SERVICE: Nephrology", "ROOM", "Bed 21"),
+    ("ROOM: Bed 21   SERVICE: Nephrology", "DEPARTMENT", "Nephrology"),
+    ("Admitted to Vascular Surgery, bed 4.", "DEPARTMENT", "Vascular Surgery"),
+    ("Seen by Dr. Lu in Endocrinology on 3/4.", "DEPARTMENT", "Endocrinology"),
+    ("Referred by: HALE, IVY J, Hematology/Oncology", "DEPARTMENT", "Hematology/Oncology"),
+    ("Nina Hale, MD\nAnticoagulation Clinic\n", "DEPARTMENT", "Anticoagulation Clinic"),
+    ("Follow up with Dr. Lu, Ellery 6 North, in May.", "DEPARTMENT", "Ellery 6 North"),
 ]
 
 
@@ -87,6 +100,8 @@ NEGATIVES = [
     "Started on Lasix 40 daily.", "Follow up in the Cardiac Care Unit.", "Seen by Smith, MD.", "Jones, PA, saw her.",
     "US abdomen unremarkable.", "Occupation: none", "Dr. Virginia Hunt saw him.", "Washington was at bedside.",
     "Return on Day 3 to the Nursing Station.", "IN: 1200 mL, OUT: 800 mL.", "Reviewed with the team, OK to discharge.",
+    "Signed by Ann Page, M.D. on arrival.", "Admitted to Medicine for observation.", "Refer to Ophthalmology for a dilated exam.",
+    "Admitted to MICU overnight.", "Discussed with Cardiology today.", "Age 5/10 on the scale.",
 ]
 
 

@@ -38,7 +38,8 @@ def age_recognizer() -> RegexRecognizer:
         # An age as a header field between separators ("DOB 1-9-48 | 67 yrs | ACCT"); "for 20 years." is a duration.
         Rule("age-field", rf"(?:(?<=[|;][ \t]*)|^[ \t]*)(?P<phi>{_AGE})[ \t]*(?i:yrs?|years?|y)\b(?=[ \t]*(?:[|;]|$))", 0.75),
         Rule("age-sex", rf"{_NOT_TEMPERATURE}(?<![\d./-])(?P<phi>{_AGE}){_SEX_THEN}", 0.7),
-        Rule("age-label", rf"(?i:\bage[ds]?\b|\bage[ \t]+of|\bage:)[ \t:]*(?P<phi>{_AGE})\b(?![ \t]*(?i:mg|ml|kg|%|/))", 0.85),
+        Rule("age-label", rf"(?i:\bage[ds]?\b(?:/(?:sex|gender))?|\bage[ \t]+of|\bage:)[ \t:]*(?P<phi>{_AGE}|(?i:{_SPELLED}))\b(?![ \t]*(?i:mg|ml|kg|%)|/(?![MF]\b))",
+             0.85),
         Rule("decade", r"(?i:\bin[ \t]+(?:his|her|their)[ \t]+(?:early|mid|late)?[ \t-]*)(?P<phi>(?:[1-9]|10)0'?s)\b", 0.7),
         Rule("spelled", rf"(?i)\b(?P<phi>{_SPELLED}|one[ \t]+hundred(?:[ \t]+(?:and[ \t]+)?\w+)?)(?={_AGE_UNIT})", 0.8),
     ]
@@ -47,16 +48,16 @@ def age_recognizer() -> RegexRecognizer:
 
 # --- professions ---------------------------------------------------------------------------------------
 PROFESSIONS = tuple(sorted(set("""
-accountant actor actress administrator analyst architect artist attorney baker banker barber bartender
+accountant actor actress administrator agent aide analyst architect artist attorney baker banker barber bartender
 bookkeeper builder bus-driver butcher carpenter cashier chef chemist clerk coach contractor cook counselor
 custodian dancer dentist designer developer dishwasher driver economist editor electrician engineer farmer
-firefighter fireman fisherman florist foreman gardener guard hairdresser historian housekeeper janitor jeweler
+firefighter fireman fisherman florist foreman gardener guard hairdresser historian housekeeper hygienist janitor jeweler
 journalist judge laborer landscaper lawyer librarian lifeguard linguist machinist mail-carrier mailman manager
 mason mechanic merchant miner minister missionary musician nanny nurse officer painter paralegal
 paramedic pastor pharmacist photographer physician physicist pilot plumber poet policeman politician porter
 priest principal professor programmer psychologist rabbi realtor receptionist reporter researcher roofer
 sailor salesman saleswoman scientist seamstress secretary sheriff singer soldier steelworker student surgeon
-surveyor tailor teacher technician therapist trucker typist veterinarian waiter waitress welder writer
+surveyor tailor teacher teller technician therapist trucker typist veterinarian waiter waitress welder worker writer
 """.split()), key=len, reverse=True))
 # Words that qualify a profession ("high school teacher", "retired police officer").
 _PROFESSION_MODIFIERS = ("high school|elementary school|middle school|school|truck|bus|taxi|cab|construction|factory|"
@@ -64,7 +65,8 @@ _PROFESSION_MODIFIERS = ("high school|elementary school|middle school|school|tru
                          "registered|licensed|practical|home health|dental|office|bank|retail|sales|restaurant|"
                          "security|army|navy|air force|marine|medical|research|lab|laboratory|social|case|art|"
                          "music|math|science|english|history|kindergarten|special education|piano|auto|car|"
-                         "computer|hotel|real estate|insurance|tax|paper|steel|shipyard|dock|farm|dairy")
+                         "computer|hotel|real estate|insurance|tax|paper|steel|shipyard|dock|farm|dairy|line|health|home|"
+                         "hospital|warehouse|delivery|postal service|child care|day care")
 _PROFESSION_WORD = "|".join(p.replace("-", "[ -]") for p in PROFESSIONS)
 _PROFESSION = (rf"(?:(?:{_PROFESSION_MODIFIERS})[ \t]+)*(?:{_PROFESSION_WORD})(?:s|es)?"
                rf"(?:[ \t]+(?:worker|assistant|aide|operator|driver|officer|manager))?")
@@ -83,6 +85,9 @@ def profession_recognizer() -> RegexRecognizer:
         # "works as a longshoreman": after "as a", any one or two words are the job, listed or not.
         Rule("works-as", rf"(?i:\b(?:works?|worked|working|employed|job|career)[ \t]+as[ \t]+an?)[ \t]+"
                          rf"(?P<phi>(?!{_STOP_AFTER_AS})[A-Za-z][a-z-]+(?:[ \t]+(?!{_STOP_AFTER_AS})[a-z][a-z-]+)?)\b", 0.65),
+        # After an age: "a 57-year-old construction worker", "75 yo former social worker".
+        Rule("age-profession", rf"(?i:\b(?:\d{{1,3}}|{_SPELLED})[ \t-]*(?:years?[ \t-]old|year-old|yr-old|yo|y/o|y\.o\.))"
+                               rf"[ \t]+(?:(?i:former|retired|male|female|man|woman)[ \t]+)?(?P<phi>(?i:{_PROFESSION}))\b", 0.7),
         # "Occupation: retired electrician", "Profession - teacher".
         Rule("profession-label", r"(?i:\b(?:occupation|profession|employment|job|works?)[ \t]*[:=-])[ \t]*"
                                  r"(?P<phi>[A-Za-z][A-Za-z/ \t-]{1,40}?)[ \t]*(?=[.,;\n]|$)", 0.75),
@@ -110,6 +115,10 @@ _CODES_AFTER_A_CITY = "|".join(c for c in _AMBIGUOUS_STATES.split("|")
                                if c in US_STATES and c not in ("MD", "DO", "PA", "MA", "ND", "MS"))
 
 
+# Not M.D., D.O., P.A., M.A., N.D. after a signer's name.
+_DOTTED_STATE_CODES = "|".join(rf"{code[0]}\.{code[1]}\." for code in US_STATES if code not in ("MD", "DO", "PA", "MA", "ND"))
+
+
 def state_recognizer() -> RegexRecognizer:
     plain = "|".join(regex.escape(s) for s in _STATE_NAMES if s not in _NAME_LIKE_STATES)
     name_like = "|".join(regex.escape(s) for s in _STATE_NAMES if s in _NAME_LIKE_STATES)
@@ -124,6 +133,11 @@ def state_recognizer() -> RegexRecognizer:
         Rule("state-code", rf"(?:(?<={_CAP},[ \t]*)|(?<=\b(?:in|from|to|moved|lives|born|visiting)[ \t]+))"
                            rf"(?P<phi>{_UNAMBIGUOUS_STATE_CODES})\b(?![-/]|[ \t]*\d)", 0.7),
         Rule("state-code-after-city", rf"(?<={_CAP},[ \t]*)(?P<phi>{_CODES_AFTER_A_CITY})(?=[ \t]*(?:[.,;)]|$))", 0.65),
+        # Any code after a place named as one ("moved in with family in Marlborough, MA"): no credential there.
+        Rule("state-code-after-place", rf"(?<=\b(?i:in|from|to|near|of|at)[ \t]+{_CAP}(?:[ \t]{_CAP})?,[ \t]*)"
+                                       rf"(?P<phi>{_ALL_STATE_CODES})\b(?![-/'])", 0.65),
+        # Dotted codes after a city ("Concord, N.Y. 01235").
+        Rule("state-code-dotted", rf"(?<=[A-Za-z],?[ \t]+)(?P<phi>{_DOTTED_STATE_CODES})(?![A-Za-z])", 0.7),
     ]
     return RegexRecognizer("STATE", rules, name="StateRecognizer")
 
@@ -157,6 +171,8 @@ def room_recognizer() -> RegexRecognizer:
     """Room and bed numbers ("Room 12", "Rm 4B", "bed 3", "room #212-2"); "room air" and "bed rest" stay."""
     rules = [Rule("room-bed", r"(?i:\b(?:room|rm|bed|bay|bed[ \t]+space|cubicle|pod)\b\.?)[ \t]*(?:#|no\.?|number)?[ \t:]*"
                               r"(?P<phi>[A-Z]?\d{1,4}[A-Za-z]?(?:[-/]\d{1,3}[A-Za-z]?)?)(?![\w%]|\.\d|[ \t]*(?i:mg|ml|l\b|lpm|%))", 0.75)]
+    # After a room label, a named bay and its number ("Room: Trauma 14", "ROOM: Bed 21").
+    rules.append(Rule("room-label-named", r"(?i:\b(?:room|rm|location)[ \t]*:[ \t]*)(?P<phi>[A-Z][A-Za-z]+[ \t]+\d{1,4}[A-Za-z]?)\b", 0.7))
     return RegexRecognizer("ROOM", rules, name="RoomBedRecognizer")
 
 
@@ -170,10 +186,41 @@ clinic service services division center centre main east west north south new ol
 """.split())
 
 
-def department_recognizer() -> RegexRecognizer:
-    """Named wards and units inside a hospital ("Ellison 10", "Blake 7 step-down", "Phillips House Wing")."""
+# A hospital department or service by what it does ("Cardiology", "Hematology/Oncology", "Medical ICU",
+# "Anticoagulation Clinic", "Cardiac Step-Down Unit"): PHI only where a note says it is the patient's or signer's.
+_SPECIALTY_PREFIX = ("(?:Interventional|Pediatric|Surgical|General|Vascular|Cardiac|Cardiothoracic|Thoracic|Transplant|"
+                     "Internal|Family|Emergency|Nuclear|Infectious|Pulmonary|Plastic|Colorectal)[ \t]+")
+_SPECIALTY = (f"(?:{_SPECIALTY_PREFIX}(?:Surgery|Medicine|Diseases?)|(?:{_SPECIALTY_PREFIX})?"
+              "(?:Cardiology|Endocrinology|Nephrology|Neurology|Oncology|Hematology(?:/Oncology)?|Heme/Onc|Gastroenterology|"
+              "Pulmonology|Rheumatology|Dermatology|Urology|Gynecology|Obstetrics|Radiology|Neurosurgery|Orthopa?edics|"
+              "Pathology|Electrophysiology|Geriatrics|Psychiatry|Ophthalmology|Otolaryngology|Podiatry|Anesthesiology|"
+              "Hepatology|Allergy|Immunology|Diabetes[ \t]+Education|Anticoagulation|Arrhythmia|Wound[ \t]+Care|"
+              "Palliative[ \t]+Care|Physical[ \t]+Therapy|Social[ \t]+Work))"
+              "(?:[ \t]+(?:Clinic|Service|Services|Unit|Department|Division))?")
+_CARE_UNIT = ("(?:(?:Medical|Surgical|Cardiac|Coronary|Neuro|Neurosurgical|Trauma|Pediatric|Neonatal|Cardiothoracic)[ \t-]+"
+              "(?:ICU|Intensive[ \t]+Care(?:[ \t]+Unit)?|Step[ \t-]?Down(?:[ \t]+Unit)?|Care[ \t]+Unit))")
+# A ward by building and floor ("Ellery 6 North", "Whitman 9").
+_WARD = rf"{_CAP}[ \t]+\d{{1,2}}(?:[ \t]+(?:North|South|East|West|[A-Z]))?\b"
+_DEPARTMENT = rf"(?:{_CARE_UNIT}|{_SPECIALTY}|{_WARD})"
+
+
+def department_recognizers() -> list[RegexRecognizer]:
+    """Named wards and units inside a hospital ("Ellison 10", "Blake 7 step-down", "Phillips House Wing"), and
+    departments where the note places the patient or the signer in one ("Admitted to Medical ICU", "SERVICE:
+    Nephrology", "Seen by Dr. Ma in Cardiology", a department on its own line under a letterhead or signature)."""
     word = rf"(?:{_CAP})"
-    rules = [
+    by_context = [
+        Rule("department-label", rf"(?i:\b(?:service|department|dept|division|unit|ward|floor|location)[ \t]*:[ \t]*)"
+                                 rf"(?P<phi>{_DEPARTMENT})(?![\w-])", 0.65),
+        Rule("department-placed", rf"(?i:\b(?:admitted|transferred|moved|sent|returned|discharged)[ \t]+(?:back[ \t]+)?(?:to|from)"
+                                  rf"[ \t]+(?:the[ \t]+)?)(?P<phi>{_DEPARTMENT})(?![\w-])", 0.6),
+        Rule("department-seen-in", rf"(?i:\b(?:seen|saw|evaluated|followed|treated)(?:[ \t]+by[ \t]+(?:dr\.?[ \t]+)?[^\n,;]{{1,30}}?)?"
+                                   rf"[ \t]+in[ \t]+(?:the[ \t]+)?)(?P<phi>{_DEPARTMENT})(?![\w-])", 0.6),
+        Rule("department-line", rf"^[ \t]*(?P<phi>{_CARE_UNIT}|{_SPECIALTY})[ \t]*(?:$|(?=[ \t]+-[ \t]+))", 0.55),
+        Rule("department-after-name", rf"(?<=(?:\b(?:Dr|MD|M\.D|PhD)\.?[ \t]+{_CAP}(?:[-'][A-Z][a-z]+)?|(?i:referred[ \t]+by)[ \t]*:[^\n]*),[ \t]*)"
+                                      rf"(?P<phi>{_DEPARTMENT})(?=[ \t]*(?:,|$))", 0.6),
+    ]
+    named = [
         # A ward named by a building and a floor number, where a patient is or goes.
         Rule("ward-number", rf"(?i:\b(?:to|on|from|in|at)[ \t]+(?:the[ \t]+)?)(?P<phi>{word}(?:{_SP}{word})?[ \t]+\d{{1,2}})"
                             r"\b(?![ \t]*(?:mg|ml|am|pm|years?|yrs?|days?|weeks?|months?|hours?|%|/|:))", 0.6),
@@ -188,7 +235,9 @@ def department_recognizer() -> RegexRecognizer:
         return (any(w not in _GENERIC_UNIT_WORDS for w in words) and not _months_or_days(words)
                 and not all_safe(" ".join(words)))
 
-    return RegexRecognizer("DEPARTMENT", rules, validate=names_a_unit, name="DepartmentRecognizer")
+    # A department found by its context is one whatever its words; a named unit must name one.
+    return [RegexRecognizer("DEPARTMENT", named, validate=names_a_unit, name="DepartmentRecognizer"),
+            RegexRecognizer("DEPARTMENT", by_context, name="DepartmentByContextRecognizer")]
 
 
 _CALENDAR_WORDS = frozenset("january february march april may june july august september october november december "
@@ -213,7 +262,9 @@ def other_location_recognizer() -> RegexRecognizer:
 def year_recognizer() -> RegexRecognizer:
     """Years written alone ("symptoms since 2087"): i2b2 DATE, kept by Safe Harbor and by deid.date-mode=year."""
     rules = [Rule("year-alone", r"(?<![\d/.:,-])(?:19|20|21)\d{2}(?![\d/-]|[.,]\d)(?![ \t]*(?i:mg|mcg|ml|cc|units?\b|u\b|iu\b|"
-                                r"kcal|cal\b|calories|g\b|grams|steps|hours?|hrs?\b|h\b|lbs?|%|feet|ft\b|miles|m\b|-))", 0.6)]
+                                r"kcal|cal\b|calories|g\b|grams|steps|hours?|hrs?\b|h\b|lbs?|%|feet|ft\b|miles|m\b|-))", 0.6),
+             # A year cut to two digits after an apostrophe ("quit '09", "since '75"); 5'10" is a height.
+             Rule("short-year", r"(?<![\w'’])['’](?P<phi>\d{2})\b(?!['’\"]|[ \t]*(?:in\b|inch))", 0.6)]
     return RegexRecognizer("DATE", rules, name="YearRecognizer")
 
 
@@ -221,4 +272,4 @@ def all_phi_recognizers(keep_years: bool = True) -> list[RegexRecognizer]:
     """The recognizers ``deid.scope = "all-phi"`` adds to the Safe Harbor ones; years alone too unless the
     date mode keeps them (``keep_years``: deid.date-mode=year)."""
     return [*([] if keep_years else [year_recognizer()]), age_recognizer(), profession_recognizer(), state_recognizer(), country_recognizer(), room_recognizer(),
-            department_recognizer(), other_location_recognizer()]
+            *department_recognizers(), other_location_recognizer()]

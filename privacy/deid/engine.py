@@ -53,11 +53,12 @@ for _name in ("presidio-analyzer", "presidio-anonymizer"):
 _YEAR = regex.compile(r"(?<![\d/.-])(?:19|20|21)\d{2}(?![\d/-])")  # a year written alone
 _ANY_YEAR = regex.compile(r"(?<!\d)(?:19|20|21)\d{2}(?!\d)")
 
-# spaCy labels kept from the statistical NER model; dates, numbers and organisations come from patterns,
-# which are more precise on clinical text.
+# spaCy labels kept from the statistical NER model; dates and numbers come from patterns, which are more
+# precise on clinical text. Organisations pass only where ClinicalNerRecognizer finds them named.
 _NER_CONFIGURATION = NerModelConfiguration(
-    model_to_presidio_entity_mapping={"PERSON": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION"},
-    labels_to_ignore=["ORG", "NORP", "DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT",
+    model_to_presidio_entity_mapping={"PERSON": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION",
+                                      "ORG": "ORGANIZATION"},
+    labels_to_ignore=["NORP", "DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT",
                       "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"],
     default_score=0.65,
 )

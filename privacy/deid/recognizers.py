@@ -17,8 +17,16 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, IpRecognizer, SpacyRecognizer, UrlRecognizer
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from privacy.deid.safelist import SafeListRecognizer, all_ordinary, all_safe, is_safe_word, safe_list_signature
-from privacy.deid.terms import EPONYM_FOLLOWERS, NOT_PHI_PLACES, US_STATES, is_medical_term
+from privacy.deid.safelist import (
+    SafeListRecognizer,
+    all_ordinary,
+    all_safe,
+    is_medical_word,
+    is_safe_word,
+    safe_list_signature,
+    zipf,
+)
+from privacy.deid.terms import EPONYM_FOLLOWERS, EPONYMS, NOT_PHI_PLACES, US_STATES, is_medical_term
 
 # Entity types this package emits, grouped into the evaluation categories.
 CATEGORIES: dict[str, str] = {
@@ -37,8 +45,8 @@ CATEGORIES: dict[str, str] = {
 
 # --- building blocks (case-sensitive; ``[ \t]`` so a match never runs across lines) ---------------------
 _SP = r"[ \t]+"
-_CAP = r"(?:Mc|Mac|O'|D')?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?"          # Smith, McDonald, O'Brien, Smith-Jones
-_UPPER = r"(?:Mc|MC|O')?[A-Z]{2,}(?:[-'][A-Z]{2,})?"               # SMITH (headers and signatures)
+_CAP = r"(?:Mc|Mac|O'|D')?[A-Z][a-z]+(?:[-'][A-Z][a-z]+|-[a-z]{2,3}\b)?"  # Smith, McDonald, O'Brien, Smith-Jones, Eun-ji
+_UPPER = r"(?:Mc|MC|O'|D')?[A-Z]{2,}(?:[-'][A-Z]{2,})?"            # SMITH, D'SOUZA (headers and signatures)
 _INITIAL = r"[A-Z]\.?"
 _NAME = rf"{_CAP}(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP}){{0,2}}"        # John Smith, John A. Smith
 _TITLE = r"(?:Dr|Drs|Mr|Mrs|Ms|Miss|Mx|Prof|Doctor|Nurse|Sr|Fr|Rev)\.?"
@@ -55,7 +63,8 @@ _NOT_NAME_START = "(?!(?:" + "|".join(sorted(NOT_NAME_WORDS)) + r")\b)"
 _HEADER_FIELDS = r"(?:DOB|DOA|DOD|MRN|SSN|AGE|SEX|PCP|ID|ACCT|RM|BED|UNIT|ROOM|DATE|TEL|PH)\b"
 _ANY_NAME_WORD = rf"(?:[A-Z]\.(?![A-Za-z])|(?!{_CREDENTIAL}|{_HEADER_FIELDS}){_NOT_NAME_START}(?:{_CAP}|{_UPPER}))"
 # Smith, John A | SMITH, JOHN | J. Smith: words joined by one space or a comma, never by a field gap.
-_HEADER_NAME = rf"{_ANY_NAME_WORD}(?:(?:,[ \t]?|[ \t]){_ANY_NAME_WORD}){{0,3}}"
+# A bare initial may end one ("FOX, WILLOW K"), never start one.
+_HEADER_NAME = rf"{_ANY_NAME_WORD}(?:(?:,[ \t]?|[ \t]){_ANY_NAME_WORD}){{0,3}}(?:[ \t][A-Z](?![\w.'’]))?"
 
 _MONTH = ("(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
           "Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
@@ -65,6 +74,7 @@ _D = r"(?:0?[1-9]|[12]\d|3[01])"
 _ORD = r"(?:st|nd|rd|th)?"
 _STATE_ABBR = "|".join(US_STATES)
 _STATE_NAME = "|".join(sorted(US_STATES.values(), key=len, reverse=True))
+_DOTTED_STATE = "|".join(rf"{code[0]}\.{code[1]}\." for code in US_STATES)  # N.Y., N.H.
 # State abbreviations that are also credentials or words are only trusted before a ZIP code.
 _AMBIGUOUS_STATES = "MD|DO|PA|MA|ME|IN|OR|OK|HI|CO|MS|LA|DE|ID|OH|NE|AL|GA|SC|NP|ND"  # ND: non-distended
 
@@ -174,72 +184,110 @@ def _not_medical(value: str) -> bool:
     return not is_medical_term(value)
 
 
+def _ordinary_or_medical(value: str) -> bool:
+    return all_ordinary(value) or is_medical_term(value)
+
+
+def _ordinary_not_surname(value: str) -> bool:
+    """Veto for names after a name label: ordinary words only, where an eponym is a surname ("Patient: LAW",
+    "Attending: Willow Y. Graves") but "Provider: see below" is no name."""
+    return all_ordinary(value) and not any(w.strip(".,'").lower() in _SURNAME_EPONYMS for w in value.split())
+
+
+_SURNAME_EPONYMS = frozenset(EPONYMS) | EPONYM_FOLLOWERS
+
+
+_SPELLED_AGE_START = r"(?i:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|one[ \t]+hundred)"
+
+
 def name_recognizer() -> RegexRecognizer:
     rules = [
+        # After a title even an eponym or a medical word is a name ("Dr. Swan", "Mr. GRAVES", "Dr. Law").
         Rule("title", rf"\b{_TITLE}{_SP}(?P<phi>(?:[A-Z]\.[ \t]*){{0,2}}{_CAP}(?:{_SP}{_CAP})?|{_UPPER})", 0.85),
         Rule("credential", rf"(?P<phi>(?:{_CAP}|[A-Z]\.)(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP}){{1,2}}|{_UPPER}(?:{_SP}{_UPPER}){{1,2}}|"
                            rf"(?:{_CAP}|{_UPPER}),[ \t]?(?:{_CAP}|{_UPPER})(?:{_SP}{_INITIAL})?)"
-                           rf"[ \t]*,?[ \t]*(?<![A-Za-z]){_CREDENTIAL}", 0.85),
-        Rule("header", rf"{_NAME_FIELD}(?P<phi>{_HEADER_NAME})", 0.85, all_ordinary),
-        Rule("cc", rf"(?:^|\b)cc[ \t]*:[ \t]*(?:{_TITLE}[ \t]+)?(?P<phi>{_HEADER_NAME})", 0.8, all_ordinary),
+                           rf"[ \t]*,?[ \t]*(?<![A-Za-z]){_CREDENTIAL}", 0.85, is_medical_term),
+        Rule("header", rf"{_NAME_FIELD}(?P<phi>{_HEADER_NAME})", 0.85, _ordinary_not_surname),
+        Rule("cc", rf"(?:^|\b)cc[ \t]*:[ \t]*(?:{_TITLE}[ \t]+)?(?P<phi>{_HEADER_NAME})", 0.8, _ordinary_or_medical),
         # Real notes write names after a label in lower case too ("cc: church", "signed by: john smith").
-        Rule("header-lower", rf"(?:{_NAME_FIELD}|(?:^|\b)cc[ \t]*:[ \t]*)(?P<phi>{_LOWER_NAME})", 0.7, all_ordinary),
+        Rule("header-lower", rf"(?:{_NAME_FIELD}|(?:^|\b)cc[ \t]*:[ \t]*)(?P<phi>{_LOWER_NAME})", 0.7, _ordinary_or_medical),
         Rule("relative", rf"(?i:\b(?:{_RELATIVES}))(?:'s)?[ \t]*,?[ \t]+(?:(?i:named|is|was)[ \t]+)?(?P<phi>{_CAP}(?:{_SP}{_CAP})?)"
-                         r"(?![ \t]*(?i:disease|syndrome|history|hx|with|had|has|was|is|and|who))", 0.7),
-        Rule("subject", rf"(?:^|(?<=[.!?:][ \t]+))(?P<phi>{_NOT_NAME_START}{_NAME})(?={_SP}is{_SP}an?{_SP}\d)", 0.75, all_ordinary),
+                         r"(?![ \t]*(?i:disease|syndrome|history|hx|with|had|has|was|is|and|who))", 0.7, is_medical_term),
+        # A relative's first and last name typed in lower case, before what they do ("wife dawn gallo called").
+        Rule("relative-lower", rf"(?i:\b(?:{_RELATIVES}))(?:'s)?[ \t]+(?P<phi>[a-z][a-z'-]+[ \t][a-z][a-z'-]+)(?=[ \t]*[,(]|[ \t]+"
+                               r"(?:at|called|calls|is|was|who|came|phoned|visited|present|reports|states|brought|confirmed)\b)",
+             0.6, _ordinary_or_medical),
+        # Who answers a telephone encounter ("reed hunter confirmed identity w/ dob").
+        Rule("confirmed-identity", rf"(?:^|(?<=[.!?][ \t]+))[ \t]*(?P<phi>{_CAP}(?:{_SP}{_CAP}){{0,2}}|[a-z][a-z'-]+(?:[ \t][a-z][a-z'-]+){{0,2}})"
+                                   r"(?=[ \t]+(?:confirmed|verified)[ \t]+(?:identity|id\b|name|dob|date))", 0.6, _ordinary_or_medical),
+        # Further names of a "cc:" list ("cc: V. Szymanski; Zeke Ma").
+        Rule("cc-list", rf"(?<=^[ \t]*cc[ \t]*:[^\n]*;)[ \t]*(?:{_TITLE}[ \t]+)?(?P<phi>{_HEADER_NAME})", 0.75, _ordinary_or_medical),
+        # A name opening a header line before a record number in brackets ("Skip Crane (308139) is seen").
+        Rule("name-before-number", rf"^[ \t]*(?P<phi>{_NAME}|{_HEADER_NAME})[ \t]*\((?=[ \t]*(?i:mrn|mr|#)?[ \t:#]*[A-Z]?\d{{5,}})",
+             0.65, _ordinary_or_medical),
+        Rule("subject", rf"(?:^|(?<=[.!?:][ \t]+))(?P<phi>{_NOT_NAME_START}{_NAME})(?={_SP}is{_SP}an?{_SP}(?:\d|{_SPELLED_AGE_START}))", 0.75,
+             _ordinary_or_medical),
         Rule("signature", rf"^[ \t]*(?:-{{2,}}[ \t]*)?(?P<phi>{_CAP}(?:{_SP}(?:{_INITIAL}{_SP})?{_CAP}){{1,2}})[ \t]*,?[ \t]*$"
                           rf"(?=\n[ \t]*(?:{_CREDENTIAL}|(?i:attending|resident|physician|nurse|pager|md|signed)))", 0.6,
-                          all_ordinary),
+                          _ordinary_or_medical),
         # Notes typed in one case: "seen by dr smith", "DR. VILLEGAS", "mrs. baker called".
-        Rule("title-any-case", r"\b(?i:dr|mr|mrs|doctor)\.?[ \t]+(?P<phi>[a-z][a-z'-]{2,}|(?:Mc|O')?[A-Z]{3,}(?:[-'][A-Z]{2,})?)\b",
-             0.7, all_ordinary),
+        Rule("title-any-case", rf"\b(?i:dr|mr|mrs|doctor)\.?[ \t]+(?P<phi>[a-z][a-z'-]{{2,}}(?:[ \t][a-z][a-z'-]{{2,}}(?=[ \t]*[,.;(]|[ \t]*$))?|"
+                               rf"(?:Mc|O')?[A-Z]{{3,}}(?:[-'][A-Z]{{2,}})?|{_CAP})\b", 0.7, _ordinary_or_medical),
         # A patient named by surname at the start of a sentence, before a status verb ("Glass resting", "BAKER denies").
         Rule("status-subject", r"(?:^|(?<=[.!?][ \t]+))[ \t]*(?P<phi>(?:Mc|O')?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?|[a-z][a-z'-]{2,}|"
                                r"(?:Mc|O')?[A-Z]{3,})(?=[ \t]+(?:resting|reports|denies|states|presents|presented|complains|"
                                r"tolerating|ambulating|sleeping|agrees|declines|declined|refuses|refused|verbalizes|"
-                               r"understands|endorses|tolerated)\b)", 0.6, all_ordinary),
-        Rule("role", rf"{_ROLE_BEFORE_NAME}[ \t]+(?:{_TITLE}[ \t]+)?(?P<phi>{_SHAPED_NAME})", 0.7, all_ordinary),
+                               r"understands|endorses|tolerated)\b)", 0.6, _ordinary_or_medical),
+        Rule("role", rf"{_ROLE_BEFORE_NAME}[ \t]+(?:{_TITLE}[ \t]+)?(?P<phi>{_SHAPED_NAME})", 0.7, _ordinary_or_medical),
         Rule("role-lower", r"(?i:\bpcp)[ \t]+(?:(?i:is|was)[ \t]+)?(?:(?i:dr)\.?[ \t]+)?(?P<phi>[a-z][a-z'-]{2,})\b", 0.6,
-             all_ordinary),
-        Rule("met-with", rf"{_MET_WITH}[ \t]+(?:{_TITLE}[ \t]+)?(?P<phi>{_SHAPED_NAME})", 0.65, all_ordinary),
+             _ordinary_or_medical),
+        Rule("met-with", rf"{_MET_WITH}[ \t]+(?:{_TITLE}[ \t]+)?(?P<phi>{_SHAPED_NAME})", 0.65, _ordinary_or_medical),
         # A name in brackets after a relative, in any case ("Family (soren) at bedside", "wife (Mary)").
         Rule("relative-bracket", rf"(?i:\b(?:{_RELATIVES}|family|parents?|children|kids))(?:'s)?[ \t]*\([ \t]*"
-                                 r"(?P<phi>[A-Za-z][A-Za-z'-]+(?:[ \t]+[A-Za-z][A-Za-z'-]+)?)[ \t]*\)", 0.65, all_ordinary),
+                                 r"(?P<phi>[A-Za-z][A-Za-z'-]+(?:[ \t]+[A-Za-z][A-Za-z'-]+)?)[ \t]*\)", 0.65, _ordinary_or_medical),
         # A signature line: a name, a slash, the signer's code ("Park, G. / gpar4", "leilani cook / lcoo3").
         Rule("signature-code", rf"^[ \t]*(?P<phi>{_HEADER_NAME}|[a-z][a-z'-]+(?:,?[ \t][a-z][a-z'-]+){{0,2}})[ \t]*/[ \t]*"
-                               r"[A-Za-z]{2,6}\d{0,3}[ \t]*$", 0.65, all_ordinary),
+                               r"[A-Za-z]{2,6}\d{0,3}[ \t]*$", 0.65, _ordinary_or_medical),
         # The signer after a role and a slash ("SP47 RT / Kwame Hunter", "PCT / amara fairweather").
         Rule("role-slash", rf"\b(?:RN|LPN|LVN|CNA|RT|PCT|NP|PA|MD|DO|CRNA|NA|MA)[ \t]*/[ \t]*"
-                           rf"(?P<phi>{_HEADER_NAME}|[a-z][a-z'-]+(?:,?[ \t][a-z][a-z'-]+){{0,2}})[ \t]*$", 0.65, all_ordinary),
+                           rf"(?P<phi>{_HEADER_NAME}|[a-z][a-z'-]+(?:,?[ \t][a-z][a-z'-]+){{0,2}})[ \t]*$", 0.65, _ordinary_or_medical),
         # Caret-separated export headers ("EDVISIT^4417823^Garcia, Maria^03/04/19^LEE, ANN").
-        Rule("caret-field", rf"(?<=\^)[ \t]*(?P<phi>{_HEADER_NAME})[ \t]*(?=\^|$)", 0.8, all_ordinary),
+        Rule("caret-field", rf"(?<=\^)[ \t]*(?P<phi>{_HEADER_NAME})[ \t]*(?=\^|$)", 0.8, _ordinary_not_surname),
         # Dictation codes: the author's initials, then the lower-case names of typists ("XGT:holmes", "GPP/church/olinger").
-        Rule("dictation-code", r"(?m)^[ \t]*[A-Z]{2,4}[:/](?P<phi>[a-z]{2,}(?:/[a-z]{2,})*)[ \t]*$", 0.8),
+        Rule("dictation-code", r"(?m)^[ \t]*[A-Z]{2,4}[:/](?P<phi>[a-z]{2,}(?:/[a-z]{2,})*)[ \t]*$", 0.8, is_medical_term),
     ]
-    return RegexRecognizer("PERSON", rules, validate=_not_medical, name="ClinicalNameRecognizer")
+    return RegexRecognizer("PERSON", rules, name="ClinicalNameRecognizer")
 
 
 class ClinicalNerRecognizer(SpacyRecognizer):
-    """spaCy PERSON and place entities, minus what clinical text makes it get wrong.
+    """spaCy PERSON, place and organisation entities, minus what clinical text makes it get wrong.
 
     Drops allow-listed drugs, diseases and eponyms ("Parkinson", "Foley"), surnames used as eponyms
     ("Wilson disease"), states and countries (not Safe Harbor identifiers) and all-caps abbreviations.
+    A place the safe list calls an ordinary word ("Reading", "Orange") is kept after a place preposition.
+    Organisations are kept where they name one (see ``_named_organization``), typed HOSPITAL when a facility.
     """
 
-    ENTITIES = ["PERSON", "LOCATION"]
+    ENTITIES = ["PERSON", "LOCATION", "ORGANIZATION"]
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
                 ) -> list[RecognizerResult]:
         kept = []
         for result in super().analyze(text, entities, nlp_artifacts):
+            if result.entity_type == "ORGANIZATION":
+                named = _named_organization(text, result)
+                if named is not None:
+                    kept.append(named)
+                continue
             value = text[result.start:result.end]
-            if self._is_false_positive(result.entity_type, value, text[result.end:result.end + 24]):
+            if self._is_false_positive(result.entity_type, value, text[result.end:result.end + 24],
+                                       text[max(0, result.start - 16):result.start]):
                 continue
             kept.append(result)
         return kept
 
     @staticmethod
-    def _is_false_positive(entity: str, value: str, following: str) -> bool:
+    def _is_false_positive(entity: str, value: str, following: str, preceding: str = "") -> bool:
         letters = [c for c in value if c.isalpha()]
         if len(letters) < 2 or any(c.isdigit() for c in value) or any(is_medical_term(w) for w in value.split()):
             return True
@@ -247,19 +295,72 @@ class ClinicalNerRecognizer(SpacyRecognizer):
             return True
         if not any(w[:1].isupper() for w in value.split()) or value.split()[0].capitalize() in NOT_NAME_WORDS:
             return True
+        if entity == "LOCATION":
+            if value.strip(" .,").lower() in NOT_PHI_PLACES or "\n" in value:
+                return True
+            # "in Reading", "to Orange": a place the model found where a place is written.
+            return all_safe(value) and not _PLACE_BEFORE.search(preceding)
         if all_safe(value):  # section headings and exam words: "Alert", "Soft", "DISPOSITION"
             return True
-        if entity == "LOCATION":
-            return value.strip(" .,").lower() in NOT_PHI_PLACES
         next_word = regex.match(r"(?:'s)?[ \t]+([A-Za-z]+)", following)
         return bool(next_word and next_word.group(1).lower() in EPONYM_FOLLOWERS)
+
+
+_PLACE_BEFORE = regex.compile(r"\b(?:in|from|to|near|at|outside|of)[ \t]+$")
+_JOINING_WORDS = frozenset({"of", "the", "and", "&", "for", "on", "at"})
+
+
+def _named_organization(text: str, result: RecognizerResult) -> RecognizerResult | None:
+    """A spaCy ORG span as a HOSPITAL or ORGANIZATION, or None where it names nothing.
+
+    The span is cut at its line's end and a leading "the". A facility or organisation kind word ("Hospital",
+    "Clinic", "LLC") needs one word beside it that is neither generic nor medical; without one, two or more
+    capitalised words, none medical, where not all are ordinary words unless they stand mid-line (a heading
+    starts a line: "Past Medical History", but "services through Harbor House Shelter").
+    """
+    start = result.start
+    value = text[start:result.end].split("\n", 1)[0]
+    lead = regex.match(r"(?i:the)[ \t]+", value)
+    if lead:
+        start, value = start + lead.end(), value[lead.end():]
+    # "Lakeshore General Hospital Emergency Department", "MEDICAL CENTER DEPARTMENT OF RADIOLOGY": the department is no name.
+    department = regex.search(r"[ \t]+(?i:emergency|department|dept|division)\b", value)
+    if department:
+        value = value[:department.start()]
+    value = value.rstrip(" \t.,;:-")
+    # Only the capitalised run that ends the span names it: "Attends a Catholic Church" -> "Catholic Church".
+    tail = regex.search(r"(?:(?<=^)|(?<=[ \t]))(?:[A-Z][\w'’&.-]*(?:[ \t]+(?:(?:of|the|and|&|for|on|at|in)[ \t]+)*)?)+$", value)
+    if tail is None:
+        return None
+    start, value = start + tail.start(), tail.group()
+    if not value or regex.search(r"[\d/\t]", value):
+        return None
+    end = start + len(value)
+    metadata = {"recognizer_name": ClinicalNerRecognizer.__name__, "pattern": "spacy-org"}
+    if regex.search(rf"\b(?i:{_FACILITY_KIND})", value):
+        return RecognizerResult("HOSPITAL", start, end, result.score, recognition_metadata=metadata) \
+            if _names_a_facility(value) else None
+    if regex.search(rf"\b{_ORGANIZATION_KIND}(?!\w)", value):
+        return RecognizerResult("ORGANIZATION", start, end, result.score, recognition_metadata=metadata) \
+            if _names_an_organization(value) else None
+    words = [w for w in regex.split(r"[ \t]+", value) if w.lower() not in _JOINING_WORDS]
+    parts = [p for w in words for p in regex.split(r"[-'’]", w) if p]
+    if (len(words) < 2 or not all(regex.fullmatch(r"[A-Z][a-z]+(?:['’-][A-Za-z][a-z]*)*", w) for w in words)
+            or any(is_medical_term(p) or is_medical_word(p) for p in parts) or words[0] in NOT_NAME_WORDS):
+        return None
+    line_start = text.rfind("\n", 0, start) + 1
+    # Ordinary words at a line's start, after a field gap or before a colon are a heading or label ("Discharge Date:").
+    if all_safe(value) and (not text[line_start:start].strip() or regex.search(r"(?:[ \t]{2}|\t)$", text[line_start:start])
+                            or regex.match(r"[ \t]*:", text[end:])):
+        return None
+    return RecognizerResult("ORGANIZATION", start, end, result.score, recognition_metadata=metadata)
 
 
 # --- dates and ages ------------------------------------------------------------------------------------
 # Fractions that look like month/day: doses (1/2 tab), vitals (BP 110/70 is out of range anyway),
 # scores and grades (Apgars 8/9, 2/6 murmur, 5/5 strength, 3/10 pain).
 _NOT_DATE_BEFORE = (r"(?<!(?i:apgars?|apgar[ \t]+scores?|bp|b/p|blood[ \t]+pressure|strength|murmur|grade|pain|"
-                    r"score|scored|motor|reflexes|pulses|power|rated|gcs|ratio|x)[ \t:]*(?:of|was|is|are|=)?[ \t]*"
+                    r"score|scored|motor|reflexes|pulses|power|rated|gcs|ratio|\bx)[ \t:]*(?:of|was|is|are|=)?[ \t]*"
                     r"(?:\d{1,2}/\d{1,2}[ \t]*(?:,|and)[ \t]*)?)")
 _NOT_DATE_AFTER = (r"(?![ \t]*(?i:tabs?\b|tablets?|caps?\b|capsules?|pills?|ns\b|strength|murmur|systolic|diastolic|"
                    r"holosystolic|pain|power|reflex|mg\b|ml\b|mcg\b|in\b|inch|of\b|str|normal[ \t]+saline|"
@@ -281,8 +382,8 @@ def date_recognizer() -> RegexRecognizer:
         # 3/80, 8/79: a second number above 31 is no day, so this is month/year (scores and ratios excluded).
         Rule("month-short-year", rf"{_NOT_DATE_BEFORE}(?<![\d/.,-]){_M}/(?:3[2-9]|[4-9]\d|00)(?![\d/]|\.\d){_NOT_DATE_AFTER}",
              0.6),
-        # "7/10" after "pain" is a score even a few words later ("pain 3/10, improved from 7/10").
-        Rule("month-day", rf"{_NOT_DATE_BEFORE}(?<!(?i:pain)[^.\n]{{0,40}}[ \t](?=\d{{1,2}}/10\b))(?<![\d/.,-]){_M}/{_D}(?![\d/]|\.\d){_NOT_DATE_AFTER}", 0.6),
+        # "7/10" after "pain" is a score even a few words later ("pain 3/10, improved from 7/10"); "2/2 to" is "secondary to".
+        Rule("month-day", rf"{_NOT_DATE_BEFORE}(?<!(?i:pain)[^.\n]{{0,40}}[ \t](?=\d{{1,2}}/10\b))(?<![\d/.,-])(?!2/2[ \t]+(?i:to)\b){_M}/{_D}(?![\d/]|\.\d){_NOT_DATE_AFTER}", 0.6),
         # The end of a range, "1/14-1/18" (the start is found by the rule above).
         Rule("month-day-range", rf"(?<!(?i:pain|score|strength|murmur|grade|power|apgars?)[^.\n]{{0,30}})"
                                 rf"(?<=(?<![\d/]){_M}/{_D}[ \t]*[-–][ \t]*)(?P<phi>{_M}/{_D})(?![\d/]|\.\d)", 0.6),
@@ -294,8 +395,15 @@ def date_recognizer() -> RegexRecognizer:
                             r"(?![ \t]+(?i:percentile|grade|day|week|month|year|time|dose|cycle|rib|finger|toe|digit|"
                             r"intercostal|ics|cranial|nerve|vertebra))", 0.55),
         Rule("holiday", r"\b(?:Christmas(?:[ \t]+Eve)?|Thanksgiving|Easter|New[ \t]+Year's(?:[ \t]+(?:Day|Eve))?|"
-                        r"Independence[ \t]+Day|Memorial[ \t]+Day|Labor[ \t]+Day|Halloween|Valentine's[ \t]+Day)\b", 0.6),
+                        r"Independence[ \t]+Day|Memorial[ \t]+Day|Labor[ \t]+Day|Halloween|Valentine's[ \t]+Day|Passover|"
+                        r"Ramadan|Hanukk?ah|Chanukah|Yom[ \t]+Kippur|Rosh[ \t]+Hashanah|Diwali|Lunar[ \t]+New[ \t]+Year|"
+                        r"(?:(?i:the)[ \t]+)?Fourth[ \t]+of[ \t]+July|Veterans[ \t]+Day|Mother's[ \t]+Day|Father's[ \t]+Day)\b", 0.6),
         Rule("weekday", r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b", 0.5),
+        # Typed in lower case, a weekday is a date where a time word leads it ("since tuesday", "last friday").
+        Rule("weekday-lower", r"(?i:\b(?:since|on|last|next|this|until|till|by|before|after|from|early|late))[ \t]+"
+                              r"(?P<phi>(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b", 0.5),
+        # A season with its year ("Spring 2069", "fall of 2083"): the season narrows the date, so it goes too.
+        Rule("season-year", r"\b(?i:spring|summer|fall|autumn|winter)(?:[ \t]+of)?[ \t]+(?:19|20|21)\d{2}\b", 0.7),
     ]
     return RegexRecognizer("DATE", rules, name="ClinicalDateRecognizer")
 
@@ -335,12 +443,16 @@ def address_recognizer() -> RegexRecognizer:
 def city_recognizers() -> list[RegexRecognizer]:
     city = rf"(?P<phi>(?:(?:St|Ste|Mt|Ft|Pt)\.?[ \t]+)?{_CAP}(?:{_SP}{_CAP}){{0,2}}|{_UPPER}(?:{_SP}{_UPPER})?)"
     before_state = [
-        Rule("city-state-zip", rf"{city},?[ \t]+(?:{_STATE_ABBR}|{_STATE_NAME})\.?,?[ \t]+\d{{5}}\b", 0.85),
+        Rule("city-state-zip", rf"{city},?[ \t]+(?:{_STATE_ABBR}|{_STATE_NAME}|{_DOTTED_STATE})\.?,?[ \t]+\d{{5}}\b", 0.85),
         # An address line without a state: "12 Oak St, Kettle Falls 99141".
         Rule("city-zip", rf"(?<=,[ \t]*)(?!(?:{_STATE_ABBR})\b){city}[ \t]+\d{{5}}(?:-\d{{4}})?\b", 0.75),
         Rule("city-state", rf"{city},[ \t]*(?:(?!(?:{_AMBIGUOUS_STATES})\b)(?:{_STATE_ABBR})|{_STATE_NAME})\b", 0.7),
     ]
     by_context = [
+        # "Lives with his wife Ursula in Burlington", "Moved in with family in Marlborough".
+        Rule("lives-with-in", rf"(?i:\b(?:lives|living|resides|residing|moved|staying)\b)[^.\n]{{0,40}}?[ \t](?i:in)[ \t]+{city}", 0.6),
+        # A facility and its town ("Willowbrook Rehabilitation Center in Bath").
+        Rule("facility-in", rf"(?<=(?:{_FACILITY_KIND}|Rehab|Home|Facility|Manor)s?)[ \t]+(?:in|of)[ \t]+{city}", 0.6),
         Rule("city-label", rf"(?i:\b(?:city|town|hometown|city/state))[ \t]*:[ \t]*{city}", 0.8),
         Rule("lives-in", rf"(?i:\b(?:lives|living|resides|residing|moved|relocated|born|grew[ \t]+up|home|visiting|"
                          rf"travel(?:l?ed)?|trip|originally|emigrated|immigrated|came|returned|vacation(?:ed|ing)?|flew|drove)[ \t]+(?:in|to|from|at))[ \t]+{city}", 0.6),
@@ -368,7 +480,9 @@ _FACILITY_KIND = (r"(?:Hospital|General|Regional|Medical[ \t]+Cent(?:er|re)|Heal
                   r"(?:Center|Hospital|Facility)|Rehab|Hospice|Medical[ \t]+Group|Care[ \t]+Center|Surgery[ \t]+Center|"
                   r"Surgical[ \t]+Center|Urgent[ \t]+Care|Pharmacy|Memorial|Sanatorium|Medical[ \t]+Associates|"
                   r"Associates|Specialists|Cancer[ \t]+Center|Heart[ \t]+Center|Dialysis[ \t]+(?:Center|Unit)|"
-                  r"Living[ \t]+Center|Senior[ \t]+Living|Assisted[ \t]+Living|Home[ \t]+Care|VNA|Pavilion|Children'?s|Health)")
+                  r"Living[ \t]+Center|Senior[ \t]+Living|Assisted[ \t]+Living|Home[ \t]+Care|VNA|Pavilion|Children'?s|Health|"
+                  r"Cent(?:er|re)|Primary[ \t]+Care|Internal[ \t]+Medicine|Family[ \t]+(?:Medicine|Practice)|"
+                  r"Physicians(?:[ \t]+Group)?|Group[ \t]+Practice|Manor)")
 # Words that describe a service rather than name a place: "Cardiology Clinic" is not an identifier.
 _GENERIC_FACILITY_WORDS = frozenset("""
 the of and for a an cardiology oncology medicine internal family primary care surgery surgical urgent walk-in
@@ -379,7 +493,7 @@ infusion anticoagulation coumadin lipid hypertension endocrine endocrinology gi 
 rheumatology dermatology urology gynecology obstetrics ob/gyn dental vascular transplant hospital this our your
 his her their local outside another other same home nursing skilled veterans senior private surgeon attorney
 mental public behavioral behavioural occupational employee student population bone sexual oral good poor fair
-excellent overall global travel men's wellness
+excellent overall global travel men's wellness device pacemaker arrhythmia
 """.split())
 
 
@@ -388,7 +502,16 @@ def employer_recognizer() -> RegexRecognizer:
     org = rf"(?:{_CAP}|[A-Z]{{2,6}}|&)(?:[ \t]+(?:of[ \t]+|the[ \t]+|&[ \t]+)?(?:{_CAP}|[A-Z]{{2,6}})){{0,4}}"
     rules = [Rule("employer", rf"(?i:\b(?:works?|worked|working|employed|retired|job|teaches|taught|studies|"
                               rf"volunteers?)[ \t]+(?:as[ \t]+an?[ \t]+\w+[ \t]+)?(?:at|for|from|by|with))[ \t]+"
-                              rf"(?:the[ \t]+)?(?P<phi>{org})", 0.6, _generic_workplace)]
+                              rf"(?:the[ \t]+)?(?P<phi>{org})", 0.6, _generic_workplace),
+             # Where someone was, gets help from or is sent: "formerly with Eastern Mutual", "services through
+             # Harbor House Shelter", "former landscaper at Harlow Freight", "referral faxed to Tri-County Transit".
+             Rule("organization-context", rf"(?i:\b(?:formerly|previously)[ \t]+(?:with|at|of|for)|services?[ \t]+(?:through|from|"
+                                          rf"with|by|via)|referral[ \t]+(?:faxed|sent|made)[ \t]+to|member[ \t]+of|"
+                                          rf"(?:former|retired)[ \t]+[a-z]+(?:[ \t][a-z]+){{0,2}}[ \t]+(?:at|with|for))[ \t]+"
+                                          rf"(?:the[ \t]+)?(?P<phi>{org})", 0.6, _generic_workplace),
+             # The insurer after its label ("Insurance: Granite Mutual, member ID ..."); "Medicare" alone is no one's.
+             Rule("insurer-label", rf"(?i:\b(?:insurance|insurer|payer|payor|health[ \t]+plan|carrier)[ \t]*:[ \t]*)"
+                                   rf"(?P<phi>{org})", 0.6, _generic_workplace)]
     return RegexRecognizer("ORGANIZATION", rules, name="EmployerRecognizer")
 
 
@@ -411,11 +534,12 @@ def organization_recognizer() -> RegexRecognizer:
     rules = [Rule("named-organization", rf"\b(?P<phi>{_NOT_NAME_START}{word}(?:(?:[ \t]+(?:of|the|and|&)[ \t]+|[ \t]{{1,2}}|-)"
                                         rf"{word}){{0,4}}{_SP}{_ORGANIZATION_KIND})(?![\w])", 0.6)]
 
-    def names_one(value: str) -> bool:
-        words = regex.sub(_ORGANIZATION_KIND, " ", value).replace("-", " ").replace("&", " ").split()
-        return any(w.lower().strip(".") not in _GENERIC_ORGANIZATION_WORDS and not is_medical_term(w) for w in words)
+    return RegexRecognizer("ORGANIZATION", rules, validate=_names_an_organization, name="OrganizationNameRecognizer")
 
-    return RegexRecognizer("ORGANIZATION", rules, validate=names_one, name="OrganizationNameRecognizer")
+
+def _names_an_organization(value: str) -> bool:
+    words = regex.sub(_ORGANIZATION_KIND, " ", value).replace("-", " ").replace("&", " ").split()
+    return any(w.lower().strip(".") not in _GENERIC_ORGANIZATION_WORDS and not is_medical_term(w) for w in words)
 
 
 def _generic_workplace(value: str) -> bool:
@@ -429,30 +553,48 @@ def _generic_workplace(value: str) -> bool:
 _UNIT_ABBREVIATIONS = frozenset("""
 ed er icu micu sicu ccu cvicu nicu picu csicu tsicu ctu or pacu ep gi ent pt ot slp ir ct mri us cath lab ob
 obgyn gyn ld l&d ns nsg med surg tele ems ama snf rehab hosp clinic ward floor home ltac ltc vna er/ed cdu obs
-id sw cm onc heme hem cna lpn aprn pcp ccm ptot nhs usa us
+id sw cm onc heme hem cna lpn aprn pcp ccm ptot nhs usa us mr mrn acct ssn rm dl npi dea csn fin bed ext pg pgr
+dob tel fax job ref cc
 """.split())
 
 
 def _not_a_unit(value: str) -> bool:
-    return value.lower() not in _UNIT_ABBREVIATIONS and not is_medical_term(value)
+    """Initials that are no unit, label or medical abbreviation, nor a common word in capitals ("AT", "PM")."""
+    return value.lower() not in _UNIT_ABBREVIATIONS and not is_medical_term(value) and zipf(value.lower()) < 4.5
 
 
 def hospital_acronym_recognizer() -> RegexRecognizer:
     """Hospitals named by their initials where notes say where a patient went ("transferred from BMH", "seen at FIH")."""
-    rules = [Rule("facility-acronym", r"(?i:\b(?:admitted|admission|transferred|transfer|seen|followed|presented|went|"
-                                      r"sent|discharged|referred|evaluated|treated|hospitali[sz]ed|cared[ \t]+for|care|"
-                                      r"stay|visit|surgery|delivered|born)[ \t]+(?:to|at|from|by|in)[ \t]+(?:the[ \t]+)?)"
-                                      r"(?P<phi>[A-Z]{2,5})\b(?![-/])", 0.6)]
+    acronym = r"(?P<phi>[A-Z]{2,5})"
+    rules = [
+        Rule("facility-acronym", r"(?i:\b(?:admitted|admission|transferred|transfer|seen|followed|presented|went|"
+                                 r"sent|discharged|referred|evaluated|treated|hospitali[sz]ed|cared[ \t]+for|care|"
+                                 r"stay|visit|surgery|delivered|born)[ \t]+(?:to|at|from|by|in)[ \t]+(?:the[ \t]+)?)"
+                                 rf"{acronym}\b(?![-/])", 0.6),
+        # Where something was done: "ETT at MVMC on 2/10", "implanted at OLP by Dr. Rose", "labs @ BMH."
+        Rule("at-acronym", rf"(?:\bat|@)[ \t]+(?:the[ \t]+)?{acronym}\b(?=[ \t]+(?:on|by|in|for|with|since|until|was|and|"
+                           r"x\d)\b|[ \t]*[,.;)]|[ \t]*$)", 0.55),
+        # The hospital's initials before its emergency department or a department of it ("BHI Emergency Department").
+        Rule("acronym-department", rf"\b{acronym}[ \t]+(?=(?:Emergency|EMERGENCY)[ \t]+(?:Department|Room|DEPARTMENT|ROOM)|"
+                                   r"(?:Department|DEPARTMENT)[ \t]+(?:of|OF)\b)", 0.6),
+        # A record number behind the hospital's initials ("FCWH #2431972", "OLP #4310333").
+        Rule("acronym-number", rf"\b{acronym}[ \t]*#[ \t]*(?=[A-Z]?\d)", 0.6),
+        # A header: the initials alone on a line above the document's title or department ("SAMC" / "Discharge Summary").
+        Rule("acronym-header", rf"^[ \t]*{acronym}[ \t]*$(?=\n[ \t]*(?i:discharge|admission|admitting|emergency|progress|"
+                               r"consult|operative|clinic|office|department|radiology|pathology|[a-z]+ology\b|"
+                               r"[a-z/ \t-]{0,40}\b(?:clinic|service|unit|department|center|education)[ \t]*$|"
+                               r"\d{1,5}[ \t]+[a-z]+[ \t]+[a-z]))", 0.6),
+    ]
     return RegexRecognizer("HOSPITAL", rules, validate=_not_a_unit, name="FacilityAcronymRecognizer")
 
 
 def hospital_recognizer() -> RegexRecognizer:
     word = rf"(?:{_CAP}(?:'s)?|St\.?|Mt\.?|[A-Z]{{2,5}})"
-    joiner = r"(?:[ \t]+(?:of|the|and|&|for)[ \t]+|[ \t]{1,2}|-)"  # never across a field gap
+    joiner = r"(?:[ \t]+(?:of|the|and|&|for)(?:[ \t]+the)?[ \t]+|[ \t]{1,2}|-)"  # never across a field gap
     upper_word = r"(?:ST\.?|MT\.?|[A-Z][A-Z']*[A-Z])"
     upper_joiner = r"(?:[ \t]+(?:OF|THE|AND|&|FOR)[ \t]+|[ \t]{1,2}|-)"
     rules = [
-        Rule("named-facility", rf"\b(?P<phi>{_NOT_NAME_START}{word}(?:{joiner}{word}){{0,5}}{_SP}{_FACILITY_KIND}s?)\b", 0.75),
+        Rule("named-facility", rf"\b(?P<phi>(?:Our[ \t]+(?=Lady\b))?{_NOT_NAME_START}{word}(?:{joiner}{word}){{0,5}}{_SP}{_FACILITY_KIND}s?)\b", 0.75),
         # Headers write the whole name in capitals ("PINECREST REGIONAL :: EMERGENCY DEPT").
         Rule("named-facility-caps", rf"(?P<phi>\b{upper_word}(?:{upper_joiner}{upper_word}){{0,5}}{_SP}(?i:{_FACILITY_KIND})S?)\b",
              0.75, lambda value: value != value.upper()),
@@ -462,12 +604,12 @@ def hospital_recognizer() -> RegexRecognizer:
                                rf"[ \t]+from|admitted[ \t]+to|outside[ \t]+hospital|osh))[ \t]*:[ \t]*"
                                rf"(?P<phi>{word}(?:{joiner}{word}){{0,6}})", 0.75),
     ]
+    return RegexRecognizer("HOSPITAL", rules, validate=_names_a_facility, name="FacilityNameRecognizer")
 
-    def names_a_place(value: str) -> bool:
-        words = regex.sub(f"(?i:{_FACILITY_KIND})", " ", value).replace("-", " ").split()
-        return any(w.lower().strip(".") not in _GENERIC_FACILITY_WORDS and not is_medical_term(w) for w in words)
 
-    return RegexRecognizer("HOSPITAL", rules, validate=names_a_place, name="FacilityNameRecognizer")
+def _names_a_facility(value: str) -> bool:
+    words = regex.sub(f"(?i:{_FACILITY_KIND})", " ", value).replace("-", " ").split()
+    return any(w.lower().strip(".") not in _GENERIC_FACILITY_WORDS and not is_medical_term(w) for w in words)
 
 
 # --- contact -------------------------------------------------------------------------------------------
@@ -500,7 +642,9 @@ _ID_LABELS: dict[str, str] = {
     "DEVICE": ("Serial|S/N|SN|Model|Lot|Device(?:[ \t]*ID)?|UDI|IMEI|MAC[ \t]+Address|Implant(?:[ \t]*ID)?|"
                "Pacemaker(?:[ \t]+Serial)?|Catalog|Cat|REF|Part"),
     "ID": ("ID|Identifier|Ref(?:erence)?|Code|Tracking|Study[ \t]*ID|Subject[ \t]*ID|Biobank|Sample|Barcode|"
-           "Container|Bio[ \t]*ID|Username|User[ \t]*ID|Login"),
+           "Container|Bio[ \t]*ID|Username|User[ \t]*ID|Login|"
+           # Dictation footers: "Job #: 158336  Batch: 03980", "Document: 6-9715839", "Confirmation #".
+           "Job|Batch|Document|Doc|Dictation|Transcription|Confirmation|Ticket|Report[ \t]+(?:ID|Number|No)"),
 }
 
 
@@ -553,16 +697,36 @@ def _not_a_staff_code(value: str) -> bool:
     return bool(_CLINICAL_CODE.match(value))
 
 
+def _is_a_short_word(value: str) -> bool:
+    """Veto for codes on a line of their own: 2-4 lower-case letters there are a code ("orc", "xi") unless
+    medical; longer ones, or capitals, must be no word either."""
+    if _has_digit(value):
+        return False
+    if value.islower() and len(value) <= 4:
+        return is_medical_term(value)
+    return is_safe_word(value) or is_medical_term(value)
+
+
 # Where notes put the signer's code: after a slash ending a signature line ("PARK / gpar4", "XV/ycd"), alone on
-# a line after dashes ("-- stona"), in brackets after a name ("(mras2)"), before a staff role ("nwacy PCT").
-_STAFF_CODE = r"(?:[a-z]{2,6}\d{0,3}|[A-Z]{2,4}\d{0,3})"
+# a line after dashes ("-- stona"), in brackets after a name ("(mras2)", "[tmc]"), before a staff role ("nwacy
+# PCT"), alone on the line that ends a note or comes before "cc:" or the dictation fields ("igross", "AHB"),
+# after a dictation date ("TD: 06/13/2081 xi") and after a signer's credential ("Young, MD   DXY").
+_STAFF_CODE = r"(?:[a-z]{2,9}\d{0,3}|[A-Z]{2,4}\d{0,3})"
+_DICTATION_FIELD = r"(?i:cc|dd|dt|td|pager|job|d:|t:|enc)\b"
 _STAFF_CODE_RULES = (
     Rule("code-after-slash", rf"(?:(?<=[ \t])|(?<=\b[A-Z]{{2,4}}\d{{0,3}}))/[ \t]*(?P<phi>{_STAFF_CODE})[ \t]*$", 0.6,
          _is_a_word),
     Rule("code-after-dashes", rf"^[ \t]*-{{1,3}}[ \t]*(?P<phi>{_STAFF_CODE})[ \t]*$", 0.6, _is_a_word),
     Rule("code-in-brackets", r"\([ \t]*(?P<phi>[a-z]{2,5}\d{1,3}|[A-Z]{2,4}\d{2,3})[ \t]*\)", 0.6, _not_a_staff_code),
+    Rule("code-in-square-brackets", rf"\[[ \t]*(?P<phi>{_STAFF_CODE})[ \t]*\]", 0.6, _is_a_word),
     Rule("code-before-role", r"\b(?P<phi>[a-z]{3,6}\d{0,3}|[A-Z]{2,4}\d{2,3})[ \t]+(?:RN|LPN|LVN|CNA|RT|PCT|NP|CRNA)\b",
          0.6, _not_a_staff_code),
+    Rule("code-line", rf"^[ \t]*(?P<phi>{_STAFF_CODE})[ \t]*$(?=\n[ \t]*{_DICTATION_FIELD}|\s*\Z)", 0.6, _is_a_short_word),
+    Rule("code-after-signature", rf"(?<=(?:{_CREDENTIAL}|(?i:provider|attending|physician|signed[ \t]+by)[ \t]*:[^\n]*)"
+                                 rf"[ \t]*\n)[ \t]*(?P<phi>{_STAFF_CODE})[ \t]*$", 0.6, _is_a_short_word),
+    Rule("code-after-dictation-date", r"(?i:\b(?:td|dt|dd)[ \t]*:[ \t]*)[\d/.-]{6,10}(?:[ \t]+\d{1,2}:\d{2}(?:[ \t]*[AP]M)?)?"
+                                      rf"[ \t]+(?P<phi>{_STAFF_CODE})[ \t]*$", 0.6, _is_a_short_word),
+    Rule("code-after-credential", rf"(?<![A-Za-z]){_CREDENTIAL}[ \t]{{2,}}(?P<phi>{_STAFF_CODE})[ \t]*$", 0.6, _is_a_word),
 )
 
 

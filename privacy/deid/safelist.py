@@ -47,6 +47,11 @@ _NAME_GAP = regex.compile(r"(?:[ \t]{1,2}|,[ \t]?)")
 _NAME_SHAPE = regex.compile(r"(?:Mc|Mac|O['’]|D['’])?[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?")
 _INITIAL_GAP = regex.compile(r"\.?[ \t]{1,2}")
 _DOTTED_CREDENTIAL = regex.compile(r"\.[A-Z]\.?(?![A-Za-z])")  # the M of M.D., the R of R.N.
+# Census names that stand beside a name without being part of it ("Dear Alma", "Husband Rajesh", "Rusty Pepper,
+# LICSW", "Attending Provider: ...").
+NEVER_JOIN_WORDS = frozenset("""
+dear husband wife son daughter mother father brother sister aunt uncle attending provider licsw lcsw msw
+""".split())
 
 
 # The census surname list runs to 88,799 names; its tail (one bearer in ~100,000 people or fewer) is
@@ -84,7 +89,7 @@ def safe_list_signature() -> str:
     and census-name data. Part of the de-identifier's fingerprint, so a new list never reuses old output."""
     parts = [COMMON_WORD_ZIPF, SAFE_WORD_ZIPF, UNKNOWN_WORD_ZIPF, RARE_LOWER_ZIPF, SURNAME_RANKS, COMMON_NAME_RANKS,
              _MEDICAL_ENDINGS.pattern, sorted(MEDICAL_TERMS), sorted(NOT_PHI_PLACES), sorted(EPONYM_FOLLOWERS),
-             sorted(STOP_WORDS), importlib.metadata.version("wordfreq"), importlib.metadata.version("names")]
+             sorted(STOP_WORDS), sorted(NEVER_JOIN_WORDS), importlib.metadata.version("wordfreq"), importlib.metadata.version("names")]
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
@@ -203,6 +208,8 @@ class SafeListRecognizer(LocalRecognizer):
         if not (_NAME_GAP.fullmatch(gap) or (len(left.group()) == 1 and _INITIAL_GAP.fullmatch(gap))):
             return False
         for w in (left.group(), right.group()):
+            if w.lower() in NEVER_JOIN_WORDS:
+                return False
             if not (w[0].isupper() and (len(w) == 1 or is_name_candidate(w) or not is_safe_word(w)
                                         or (w.lower() in census_names() and w.lower() not in STOP_WORDS))):
                 return False

@@ -23,7 +23,8 @@ ellison marfan klinefelter noonan prader willi angelman hurler gaucher fabry nie
 bowen whitney wilcoxon bristol braden ranson pugh meld
 karnofsky ecog nyha killip timi chads vasc hasbled wells geneva curb centor alvarado ottawa hamilton
 ishihara snellen weber schober spurling lachman mcmurray hawkins neer jobe finkelstein homan homans
-adson kerley valsalva seldinger swan-ganz cheyne-stokes guillain-barre guillain-barré creutzfeldt-jakob
+adson kerley valsalva seldinger fleischner mobitz wenckebach barre
+swan-ganz cheyne-stokes guillain-barre guillain-barré creutzfeldt-jakob
 """.split()
 
 # Drugs (generic and common brand names) that NER models tag as people or places.
@@ -64,14 +65,15 @@ normocephalic atraumatic anicteric nontender nondistended nontoxic afebrile prop
 perrl eomi ncat rrr nabs ntnd ctab cta nl wnl nad aaox3 a&ox3 tachy brady hypo hyper dyspneic diaphoretic
 euvolemic hypervolemic hypovolemic orthopnea pnd jvd jvp hsm cvat cvat lad rad lbbb rbbb nsr stemi nstemi
 riss ssi hhs dka hhnk bipap cpap intubated extubated vent trach peg ogt ngt foley picc port hd pd crrt
-dob doa dod mrn ssn pcp acct
+dob doa dod mrn ssn pcp acct guaiac glu oropharynx nasopharynx hypopharynx larynx pharynx
+rusb lusb llsb rlsb lsb usb pmi osh alf hs nh hosp clinical creatinine podiatry
 """.split()
 
 # Words after a surname that make it an eponym rather than a person.
 EPONYM_FOLLOWERS = frozenset("""
 disease syndrome sign signs palsy test score scale maneuver manoeuvre catheter criteria classification
 phenomenon reflex triad tumor tumour lymphoma sarcoma ulcer fracture procedure operation equation formula
-law node nodes coma esophagus membrane body bodies cells cell disorder anomaly malformation hernia cyst
+law node nodes coma esophagus membrane body bodies cells cell disorder anomaly malformation hernia cyst risk
 """.split())
 
 MEDICAL_TERMS: frozenset[str] = frozenset(EPONYMS + DRUGS + CLINICAL_WORDS) | EPONYM_FOLLOWERS | frozenset(
