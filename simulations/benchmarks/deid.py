@@ -11,9 +11,9 @@ given, never copied). Both systems run offline on the same spaCy package and the
 deny list is given to ours, so the comparison is detection from text alone. Per corpus: token recall over
 Safe Harbor identifiers (``overall``) and over all annotated PHI (``all_phi``), precision, F2, recall per
 category and per type, tokens caught and wrongly removed per recognizer, notes/s and the residual-gate rate.
-``--scope`` picks ``deid.scope``; under all-phi, what only the all-PHI recognizers remove from the first two
-generators' notes (which do not annotate those types) is counted apart as ``unannotated_tokens``, not as a
-false positive. The third generator and the i2b2 notes annotate every i2b2 type and are scored on everything.
+``--scope`` picks ``deid.scope``, ``--ner-model`` the trained NER (``deid.ner-model``, off by default);
+under all-phi, what only the all-PHI recognizers remove from the first two generators' notes (which do not
+annotate those types) is counted apart as ``unannotated_tokens``, not as a false positive. The third generator and the i2b2 notes annotate every i2b2 type and are scored on everything.
 """
 
 from __future__ import annotations
@@ -113,18 +113,21 @@ def main(argv: list[str] | None = None) -> dict:
                         help="deid.scope of the de-identifier measured")
     parser.add_argument("--date-mode", choices=("year", "shift", "mask"), default=DeidSection().date_mode,
                         help="deid.date-mode (mask: also years written alone are removed under all-phi)")
+    parser.add_argument("--ner-model", default=DeidSection().ner_model,
+                        help="deid.ner-model: folder of the trained NER (python -m simulations.deid_ner DIR); '' leaves it out")
+    parser.add_argument("--corpora", default="synthetic,synthetic_b,synthetic_c",
+                        help="comma-separated synthetic corpora to score (the i2b2 notes come with --i2b2-dir)")
     parser.add_argument("--no-presidio", action="store_true", help="skip the Presidio default baseline")
     parser.add_argument("--out", type=Path, default=Path("runs/benchmarks/deid.json"))
     args = parser.parse_args(argv)
 
-    cfg = DeidSection(scope=args.scope, date_mode=args.date_mode)
+    cfg = DeidSection(scope=args.scope, date_mode=args.date_mode, ner_model=args.ner_model)
     deid = Deidentifier.from_config(cfg)
     # The first two generators annotate no age under 90, profession, state, country, room or department: what
     # only the all-PHI recognizers remove there is not scored. The third and the i2b2 notes annotate them all.
     not_annotated_by_generators = frozenset(r.name for r in all_phi_recognizers(keep_years=True))
-    corpora = {"synthetic": synthetic_corpus(args.notes, args.seed),
-               "synthetic_b": synthetic_corpus_b(args.notes, args.seed),
-               "synthetic_c": generate_notes_c(args.notes, args.seed)}
+    generators = {"synthetic": synthetic_corpus, "synthetic_b": synthetic_corpus_b, "synthetic_c": generate_notes_c}
+    corpora = {name: generators[name](args.notes, args.seed) for name in args.corpora.split(",") if name}
     if args.i2b2:
         corpora["i2b2"] = load_i2b2(args.i2b2)
     report = {"machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
