@@ -24,6 +24,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from common.config import DeidSection
 from privacy.deid.all_phi import all_phi_recognizers
+from privacy.deid.ner import TrainedNerRecognizer
 from privacy.deid.nlp import LANGUAGE, OfflineSpacyNlpEngine, load_pipeline
 from privacy.deid.recognizers import (
     NOT_EPONYM,
@@ -176,6 +177,9 @@ class Deidentifier:
         nlp_engine = OfflineSpacyNlpEngine(cfg.spacy_model, _NER_CONFIGURATION, exclude=_UNUSED_PIPES)
         recognizers = clinical_recognizers() + (all_phi_recognizers(keep_years=cfg.date_mode == "year")
                                                 if cfg.scope == "all-phi" else [])
+        self._trained_ner = TrainedNerRecognizer(cfg.ner_model, cfg.scope, cfg.batch_size) if cfg.ner_model else None
+        if self._trained_ner:
+            recognizers.append(self._trained_ner)
         registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
         self.analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[LANGUAGE],
                                        default_score_threshold=cfg.score_threshold)
@@ -201,6 +205,7 @@ class Deidentifier:
             "settings": {k: v for k, v in dataclasses.asdict(self.cfg).items() if k not in _THROUGHPUT_SETTINGS},
             "recognizers": [recognizer_signature(r) for r in self.analyzer.registry.recognizers],
             "ner": [_NER_CONFIGURATION.to_dict(), _UNUSED_PIPES, model.get("name"), model.get("version")],
+            "trained-ner": self._trained_ner.signature() if self._trained_ner else None,
             "residual": [[r.name, r.pattern] for r in ResidualScanner.RULES],
             "code": _package_source_digest(),
             "libraries": [importlib.metadata.version(name) for name in _LIBRARIES],
@@ -220,6 +225,8 @@ class Deidentifier:
         """Every recognizer's own detections, overlapping, each naming its recognizer (for attribution)."""
         patients = _aligned(texts, patients)
         artifacts = self.analyzer.nlp_engine.process_batch(list(texts), LANGUAGE, batch_size=self.cfg.batch_size)
+        if self._trained_ner:
+            self._trained_ner.prime(texts)
         found = []
         for (text, nlp_artifacts), patient in zip(artifacts, patients):
             deny = patient.deny_list() if patient else None
