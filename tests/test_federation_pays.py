@@ -61,6 +61,9 @@ def test_cp_ift_arm_pretrains_on_the_notes_then_spends_the_federations_ift_budge
     report = json.loads((tmp_path / "runs" / "benchmarks" / "federation_pays.json").read_text())
     assert set(report["results"]) == {"base", "federation", "cp-ift"}
     facts = report["facts"][0]
+    # Right or wrong per scored item, per arm, so that any two arms can be compared after the run.
+    assert set(report["per-item"]) == {"base", "federation", "cp-ift"}
+    assert all(len(v) == facts["test-items"] and set(v) <= {0.0, 1.0} for v in report["per-item"].values())
     assert facts["test-contexts-in-notes"] == 0 and sum(facts["notes-per-hospital"]) == 30
     cp_ift = facts["cp-ift"]
     assert cp_ift["adapter-change-after-cp"] > 0  # the CP stage trained the adapter on the notes

@@ -554,6 +554,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         "task": args.task, "data": task.name, "seeds": seeds, "hospitals": hospitals, "facts": facts,
         "stage": dataclasses.asdict(experiment.stage), "stage-cp": dataclasses.asdict(experiment.cp_stage),
         "results": results, "results-per-seed": per_seed,
+        # What the paired bootstraps resample, per arm, in (seed, item) order: any two arms can be compared later.
+        "per-item": per_item,
         "targets": headline(args.task, results, task.metric, per_item, task.higher_is_better)
         if task.name != "synthetic" else None,
         "seconds": time.perf_counter() - started, "threads": torch.get_num_threads(),
