@@ -6,8 +6,10 @@ Corpora: notes of the first synthetic generator (``simulations.synthetic.notes``
 tuned on), of the second (``simulations.synthetic.notes_b``, written apart, since tuned on too), of the
 third (``simulations.synthetic.notes_c``, written apart from both generators and from the recognizers:
 once held out, now tuned on too), of the fourth (``simulations.synthetic.notes_d``, written apart from all
-three and from the recognizers, in the style of i2b2-2014 records: the held-out corpus, never tuned on; its
-gap to the others measures over-fitting) and, when given, a
+three and from the recognizers, in the style of i2b2-2014 records: once held out, now tuned on), of the
+fifth (``simulations.synthetic.notes_e``, written apart from all four and from the recognizers: long
+hospital records, discharge summaries, operative, imaging, nursing and medication-reconciliation notes:
+the held-out corpus, never tuned on; its gap to the others measures over-fitting) and, when given, a
 folder of i2b2-2014 XML notes (for instance the five public notes philter-lite ships; read from the path
 given, never copied). Both systems run offline on the same spaCy package and the same notes; no patient
 deny list is given to ours, so the comparison is detection from text alone. Per corpus: token recall over
@@ -15,8 +17,8 @@ Safe Harbor identifiers (``overall``) and over all annotated PHI (``all_phi``), 
 category and per type, tokens caught and wrongly removed per recognizer, notes/s and the residual-gate rate.
 ``--scope`` picks ``deid.scope``, ``--ner-model`` the trained NER (``deid.ner-model``, off by default);
 under all-phi, what only the all-PHI recognizers remove from the first two generators' notes (which do not
-annotate those types) is counted apart as ``unannotated_tokens``, not as a false positive. The third and fourth
-generators and the i2b2 notes annotate every i2b2 type and are scored on everything. ``--corpora`` restricts
+annotate those types) is counted apart as ``unannotated_tokens``, not as a false positive. The third, fourth and
+fifth generators and the i2b2 notes annotate every i2b2 type and are scored on everything. ``--corpora`` restricts
 the run to some corpora (``i2b2`` needs ``--i2b2-dir``).
 """
 
@@ -49,9 +51,10 @@ from simulations.synthetic.notes import generate_note, make_patient
 from simulations.synthetic.notes_b import generate_note_b
 from simulations.synthetic.notes_c import generate_notes_c
 from simulations.synthetic.notes_d import generate_notes_d
+from simulations.synthetic.notes_e import generate_notes_e
 from simulations.synthetic.vocab import CONDITIONS
 
-SYNTHETIC_CORPORA = ("synthetic", "synthetic_b", "synthetic_c", "synthetic_d")
+SYNTHETIC_CORPORA = ("synthetic", "synthetic_b", "synthetic_c", "synthetic_d", "synthetic_e")
 
 
 def synthetic_corpus(n: int, seed: int) -> list[GoldNote]:
@@ -134,10 +137,10 @@ def main(argv: list[str] | None = None) -> dict:
     cfg = DeidSection(scope=args.scope, date_mode=args.date_mode, ner_model=args.ner_model)
     deid = Deidentifier.from_config(cfg)
     # The first two generators annotate no age under 90, profession, state, country, room or department: what
-    # only the all-PHI recognizers remove there is not scored. The third, the fourth and the i2b2 notes annotate all.
+    # only the all-PHI recognizers remove there is not scored. The third to fifth and the i2b2 notes annotate all.
     not_annotated_by_generators = frozenset(r.name for r in all_phi_recognizers(keep_years=True))
     generators = {"synthetic": synthetic_corpus, "synthetic_b": synthetic_corpus_b, "synthetic_c": generate_notes_c,
-                  "synthetic_d": generate_notes_d}
+                  "synthetic_d": generate_notes_d, "synthetic_e": generate_notes_e}
     corpora = {name: load_i2b2(args.i2b2) if name == "i2b2" else generators[name](args.notes, args.seed)
                for name in chosen}
     report = {"machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
