@@ -259,7 +259,10 @@ def name_recognizer() -> RegexRecognizer:
         # Caret-separated export headers ("EDVISIT^4417823^Garcia, Maria^03/04/19^LEE, ANN").
         Rule("caret-field", rf"(?<=\^)[ \t]*(?P<phi>{_HEADER_NAME})[ \t]*(?=\^|$)", 0.8, _ordinary_not_surname),
         # Dictation codes: the author's initials, then the lower-case names of typists ("XGT:holmes", "GPP/church/olinger").
-        Rule("dictation-code", r"(?m)^[ \t]*(?P<phi>[A-Za-z]{2,4}[:/][a-z]{2,}(?:/[a-z]{2,})*)[ \t]*$", 0.8, _all_words),
+        # The author's initials in capitals stay: the real i2b2 notes do not annotate them ("NAM:bixby" -> bixby);
+        # typed in lower case they are part of the code ("jfb/orr").
+        Rule("dictation-code", r"(?m)^[ \t]*(?:[A-Z]{2,4}[:/](?P<phi>[a-z]{2,}(?:/[a-z]{2,})*)|"
+                               r"(?P<phi>[a-z]{2,4}[:/][a-z]{2,}(?:/[a-z]{2,})*))[ \t]*$", 0.8, _all_words),
         # A signer in lower case before a credential on a line of its own ("bart hill, M.D.").
         Rule("signature-lower", rf"^[ \t]*(?P<phi>[a-z][a-z'-]+(?:[ \t][a-z]\.?)?[ \t][a-z][a-z'-]+)[ \t]*,?[ \t]*{_CREDENTIAL}\b",
              0.7, is_medical_term),
@@ -293,6 +296,9 @@ class ClinicalNerRecognizer(SpacyRecognizer):
                 if named is not None:
                     kept.append(named)
                 continue
+            if result.entity_type == "PERSON" and "\n" in text[result.start:result.end]:
+                # A name ends at its line: "Lois Fairweather\nAttending: ..." would make "Attending" a name everywhere.
+                result.end = result.start + len(text[result.start:result.end].split("\n", 1)[0].rstrip())
             value = text[result.start:result.end]
             if self._is_false_positive(result.entity_type, value, text[result.end:result.end + 24],
                                        text[max(0, result.start - 16):result.start]):
@@ -633,14 +639,20 @@ def hospital_recognizer() -> RegexRecognizer:
         # Northgate last Friday", "in Podiatry at Lakeshore in 3 months"): not an ordinary word there.
         Rule("seen-at-place", rf"(?i:\b(?:seen|treated|evaluated|admitted|followed)[ \t]+(?:up[ \t]+)?at[ \t]+(?:the[ \t]+)?)"
                               rf"(?P<phi>{word}(?:[ \t]+{word}){{0,3}})(?=[ \t]+(?:last|on|for|in|yesterday|this|over)\b|[ \t]*[,.;])",
-             0.6, all_ordinary),
+             0.6, _everyday_place),
         Rule("follow-up-at-place", rf"(?<=\bat[ \t]+(?:the[ \t]+)?)(?P<phi>{word}(?:[ \t]+{word}){{0,3}})"
-                                   r"(?=[ \t]+in[ \t]+\d{1,2}[ \t]+(?:days?|weeks?|months?|years?)\b)", 0.6, all_ordinary),
+                                   r"(?=[ \t]+in[ \t]+\d{1,2}[ \t]+(?:days?|weeks?|months?|years?)\b)", 0.6, _everyday_place),
         # A letterhead naming the hospital in capitals before its emergency department ("NORTHGATE EMERGENCY DEPT VISIT").
         Rule("caps-before-emergency", rf"^[ \t]*(?:THE[ \t]+)?(?P<phi>{upper_word}(?:[ \t]+{upper_word}){{0,4}})"
-                                      r"(?=[ \t]+EMERGENCY[ \t]+(?:DEPT|DEPARTMENT|ROOM|WARD)\b)", 0.6, all_ordinary),
+                                      r"(?=[ \t]+EMERGENCY[ \t]+(?:DEPT|DEPARTMENT|ROOM|WARD)\b)", 0.6, _everyday_place),
     ]
     return RegexRecognizer("HOSPITAL", rules, validate=_names_a_facility, name="FacilityNameRecognizer")
+
+
+def _everyday_place(value: str) -> bool:
+    """Veto where the context already says a place: only everyday words ("at Home", "at the Clinic") are none;
+    a town-like name of ordinary words ("Willow Bend", "Granite Point VA") still is one."""
+    return all(zipf(w) >= 4.5 or w.lower() in _GENERIC_FACILITY_WORDS for w in regex.findall(r"\w+", value))
 
 
 def _names_a_facility(value: str) -> bool:
@@ -764,7 +776,7 @@ _STAFF_CODE_RULES = (
                                       rf"[ \t]+(?P<phi>{_STAFF_CODE})[ \t]*$", 0.6, _is_a_short_word),
     Rule("code-after-login-label", r"(?i:\b(?:user(?:name)?|login|user[ \t]*id)[ \t]*:[ \t]*)(?P<phi>[A-Za-z][A-Za-z0-9._-]{1,19})[ \t]*$",
          0.7, _is_a_short_word),
-    Rule("code-in-brackets-at-line-end", rf"(?<=(?:{_CREDENTIAL}|[A-Za-z]{{2,}})[ \t]*)\([ \t]*(?P<phi>[a-z]{{3,12}}\d{{0,3}})[ \t]*\)[ \t]*$",
+    Rule("code-in-brackets-at-line-end", rf"(?<=(?:{_CREDENTIAL}|^[ \t]*-{{1,3}}[ \t]*[A-Z][A-Za-z.', \t-]*)[ \t]*)\([ \t]*(?P<phi>[a-z]{{3,12}}\d{{0,3}})[ \t]*\)[ \t]*$",
          0.6, _is_a_word),
     Rule("code-after-credential", rf"(?<![A-Za-z]){_CREDENTIAL}[ \t]{{2,}}(?P<phi>{_STAFF_CODE})[ \t]*$", 0.6, _is_a_word),
 )
