@@ -221,6 +221,7 @@ def test_spacy_organisations_pass_where_they_name_one(text, org, entity, value):
     ("Will discuss at Vascular Surgery conference.", "Vascular Surgery"),
     ("whom I saw in Emergency Department on 8/30.", "Emergency Department"),
     ("GPVH Cardiology Consult Note\n", "Cardiology"),
+    ("His car, plate SNA 113, is parked in the lot.", "SNA 113"),                      # licence plate with a space
     ("FH: Father with MI at 41. Mother alive at 66.", "41"),                           # family-history ages
     ("FH: Father with MI at 41. Mother alive at 66.", "66"),
 ])
@@ -242,6 +243,7 @@ def test_record_layout_rules_find_phi(deid, text, value):
     ("Tinetti score 22/28. Diuresed with IV Lasix.", "Diuresed"),
     ("Troponin peaked at 41 overnight.", "41"),                                        # a lab value, no age
     ("Allergies: Penicillin (rash)\n", "rash"),                                       # a reaction in brackets
+    ("Platelets 150, plate 2 of 3 read.", "2 of"),                                     # no plate number
 ])
 def test_record_layout_rules_leave_clinical_words(deid, text, value):
     assert not removed(deid, text, value)

@@ -719,7 +719,10 @@ def ssn_recognizer() -> RegexRecognizer:
 def vehicle_recognizer() -> RegexRecognizer:
     # VINs: 17 characters, no I, O or Q, mixing letters and digits.
     vin = r"\b(?=[A-HJ-NPR-Z0-9]*\d)(?=[A-HJ-NPR-Z0-9]*[A-HJ-NPR-Z])[A-HJ-NPR-Z0-9]{17}\b"
-    return RegexRecognizer("VEHICLE", [Rule("vin", vin, 0.8)], name="VinRecognizer")
+    # A licence plate written with a space, which the labelled-ID rule does not take ("plate SNA 113").
+    plate = (r"(?i:\b(?:licen[cs]e[ \t]+)?plates?(?:[ \t]+(?:number|no\.?|#))?[ \t:#]*)"
+             r"(?P<phi>(?=[A-Z0-9 -]*\d)(?=[A-Z0-9 -]*[A-Z])[A-Z0-9]{2,4}[ -][A-Z0-9]{2,4})\b")
+    return RegexRecognizer("VEHICLE", [Rule("vin", vin, 0.8), Rule("plate-with-space", plate, 0.75)], name="VinRecognizer")
 
 
 _CLINICAL_CODE_PREFIXES = ("(?:CD|CA|HER|FEV|PD|PDL|IL|COVID|SARS|BRCA|HLA|APOE|EGFR|ALK|JAK|CYP|ICD|CPT|DSM|NYHA|"
