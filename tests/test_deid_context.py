@@ -195,3 +195,65 @@ def test_spacy_organisations_pass_where_they_name_one(text, org, entity, value):
         assert named is None
     else:
         assert (named.entity_type, text[named.start:named.end]) == (entity, value)
+
+
+# Shapes of i2b2-style records (letterheads, signature blocks, follow-up lines), invented texts.
+@pytest.mark.parametrize(("text", "value"), [
+    ("Sincerely,\n\nAmy Lee, M.D.\njfb/orr\n", "jfb/orr"),                             # dictation code, initials too
+    ("Tom Hale, M.D.\nNAM:bixby\n", "bixby"),
+    ("Yours truly,\n\nbart hill, M.D.\n", "bart hill"),                                # lower-case signer
+    ("Plan as above.\n\nGLASS, RN (NG26)\n", "GLASS"),                                 # surname before credential
+    ("See you then.\n\nBanks, Jocasta\nPager 09336\n", "Banks, Jocasta"),             # name above a pager
+    ("Nestor Gross, NP\nUser: ngross\n", "ngross"),                                    # username after a label
+    ("-- R. Sharp, RN (rsharp)\n", "rsharp"),                                          # signer code in brackets
+    ("-- TRUJILLO (ntrujillo)\n", "ntrujillo"),
+    ("Lives at 12 Elm St., Eastbrook 06306-6599; needs a ride.", "06306-6599"),         # ZIP+4 without a state
+    ("Record date: 2084-10-21\n\nGPVH Cardiology Consult Note\n", "GPVH"),             # hospital initials, letterhead
+    ("BVH ADMIT NOTE\n\nName: Ann Lee\n", "BVH"),
+    ("Discussed with Dr. Reed of TBHC Cardiology.", "TBHC"),
+    ("NORTHGATE EMERGENCY DEPT VISIT\n", "NORTHGATE"),                                  # hospital in capitals
+    ("Was seen at Pinecrest last Thursday for cellulitis.", "Pinecrest"),              # where the patient was seen
+    ("Follow up with Dr. Gross in Podiatry at Lakeshore in 3 months.", "Lakeshore"),
+    ("Follow up with Dr. Gross in Podiatry at Willow Bend in 3 months.", "Willow Bend"),  # ordinary words, a place here
+    ("THE GRANITE POINT VA EMERGENCY DEPT VISIT\n", "GRANITE POINT VA"),
+    ("Follow up with Dr. Gross in Podiatry at Lakeshore in 3 months.", "Podiatry"),     # department by context
+    ("Seen by Nephrology for insulin teaching.", "Nephrology"),
+    ("Will discuss at Vascular Surgery conference.", "Vascular Surgery"),
+    ("whom I saw in Emergency Department on 8/30.", "Emergency Department"),
+    ("GPVH Cardiology Consult Note\n", "Cardiology"),
+    ("His car, plate SNA 113, is parked in the lot.", "SNA 113"),                      # licence plate with a space
+    ("FH: Father with MI at 41. Mother alive at 66.", "41"),                           # family-history ages
+    ("FH: Father with MI at 41. Mother alive at 66.", "66"),
+])
+def test_record_layout_rules_find_phi(deid, text, value):
+    assert removed(deid, text, value)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("Abd exam as above.\nneg/pos\n", "neg/pos"),                                      # a line of words is no code
+    ("Plan: HTN/DM control.\n", "HTN"),
+    ("S1 S2, 2/6 SEM at LUSB.", "2/6"),                                                # murmur grade
+    ("MIBI was stopped 2/2 chest pain.", "2/2"),                                       # "secondary to"
+    ("Was seen at home last week by the VNA.", "home"),                                # an ordinary place
+    ("Follow up at the clinic in 3 months.", "clinic"),
+    ("ICU EMERGENCY DEPT VISIT\n", "ICU"),
+    ("Discussed with Cardiology and the attending physician.", "Cardiology"),          # a service, no context
+    ("Cardiology consult appreciated.", "Cardiology"),
+    ("Tinetti score 22/28. Diuresed with IV Lasix.", "Tinetti"),                        # medical words
+    ("Tinetti score 22/28. Diuresed with IV Lasix.", "Diuresed"),
+    ("Troponin peaked at 41 overnight.", "41"),                                        # a lab value, no age
+    ("Allergies: Penicillin (rash)\n", "rash"),                                       # a reaction in brackets
+    ("Platelets 150, plate 2 of 3 read.", "2 of"),                                     # no plate number
+])
+def test_record_layout_rules_leave_clinical_words(deid, text, value):
+    assert not removed(deid, text, value)
+
+
+def test_a_date_after_on_stays_a_date(deid):
+    assert removed(deid, "Next visit on 2/2 for labs.", "2/2")
+
+
+def test_a_name_found_by_the_model_ends_at_its_line(deid):
+    text = "PCP: Lois B Fairweather\nAttending: Montoya\n\nNot reviewed by Attending Provider.\n"
+    assert removed(deid, text, "Lois B Fairweather")
+    assert not removed(deid, text, "Attending")

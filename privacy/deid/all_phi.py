@@ -40,6 +40,9 @@ def age_recognizer() -> RegexRecognizer:
         Rule("age-sex", rf"{_NOT_TEMPERATURE}(?<![\d./-])(?P<phi>{_AGE}){_SEX_THEN}", 0.7),
         Rule("age-label", rf"(?i:\bage[ds]?\b(?:/(?:sex|gender))?|\bage[ \t]+of|\bage:)[ \t:]*(?P<phi>{_AGE}|(?i:{_SPELLED}))\b(?![ \t]*(?i:mg|ml|kg|%)|/(?![MF]\b))",
              0.85),
+        # Family history: "Father with MI at 41", "Mother died at 68", "alive at 84".
+        Rule("age-at-event", r"(?i:\b(?:died|alive|deceased|passed[ \t]+away|diagnosed|dx|mi|cva|stroke)[ \t]+at[ \t]+(?:age[ \t]+)?)"
+                             rf"(?P<phi>{_AGE})\b(?![ \t]*(?:%|mg|am\b|pm\b|:|\.\d|bpm|mmhg|/))", 0.7),
         Rule("decade", r"(?i:\bin[ \t]+(?:his|her|their)[ \t]+(?:early|mid|late)?[ \t-]*)(?P<phi>(?:[1-9]|10)0'?s)\b", 0.7),
         Rule("spelled", rf"(?i)\b(?P<phi>{_SPELLED}|one[ \t]+hundred(?:[ \t]+(?:and[ \t]+)?\w+)?)(?={_AGE_UNIT})", 0.8),
     ]
@@ -195,7 +198,8 @@ _SPECIALTY = (f"(?:{_SPECIALTY_PREFIX}(?:Surgery|Medicine|Diseases?)|(?:{_SPECIA
               "Pulmonology|Rheumatology|Dermatology|Urology|Gynecology|Obstetrics|Radiology|Neurosurgery|Orthopa?edics|"
               "Pathology|Electrophysiology|Geriatrics|Psychiatry|Ophthalmology|Otolaryngology|Podiatry|Anesthesiology|"
               "Hepatology|Allergy|Immunology|Diabetes[ \t]+Education|Anticoagulation|Arrhythmia|Wound[ \t]+Care|"
-              "Palliative[ \t]+Care|Physical[ \t]+Therapy|Social[ \t]+Work))"
+              "Palliative[ \t]+Care|Physical[ \t]+Therapy|Social[ \t]+Work|Emergency[ \t]+Department|Diabetes[ \t]+Cent(?:er|re)|"
+              "Cardiac[ \t]+Rehab(?:ilitation)?|Renal(?=[ \t]+(?:Clinic|Service|Unit))))"
               "(?:[ \t]+(?:Clinic|Service|Services|Unit|Department|Division))?")
 _CARE_UNIT = ("(?:(?:Medical|Surgical|Cardiac|Coronary|Neuro|Neurosurgical|Trauma|Pediatric|Neonatal|Cardiothoracic)[ \t-]+"
               "(?:ICU|Intensive[ \t]+Care(?:[ \t]+Unit)?|Step[ \t-]?Down(?:[ \t]+Unit)?|Care[ \t]+Unit))")
@@ -216,6 +220,15 @@ def department_recognizers() -> list[RegexRecognizer]:
                                   rf"[ \t]+(?:the[ \t]+)?)(?P<phi>{_DEPARTMENT})(?![\w-])", 0.6),
         Rule("department-seen-in", rf"(?i:\b(?:seen|saw|evaluated|followed|treated)(?:[ \t]+by[ \t]+(?:dr\.?[ \t]+)?[^\n,;]{{1,30}}?)?"
                                    rf"[ \t]+in[ \t]+(?:the[ \t]+)?)(?P<phi>{_DEPARTMENT})(?![\w-])", 0.6),
+        # Consulted, or met at its conference: "Seen by Nephrology for teaching", "discuss at Podiatry conference".
+        Rule("department-seen-by", rf"(?i:\b(?:seen|evaluated|followed|consulted)[ \t]+by[ \t]+(?:the[ \t]+)?)(?P<phi>{_DEPARTMENT})(?![\w-])",
+             0.6),
+        Rule("department-conference", rf"(?i:\bat[ \t]+(?:the[ \t]+)?)(?P<phi>{_DEPARTMENT})(?=[ \t]+(?i:conference|rounds|meeting)\b)", 0.6),
+        # Where the patient goes, before the hospital: "Follow up with Dr. Hill in Endocrinology at Meridian".
+        Rule("department-at-hospital", rf"(?i:\bin[ \t]+(?:the[ \t]+)?)(?P<phi>{_DEPARTMENT})(?=[ \t]+at[ \t]+(?:the[ \t]+)?[A-Z])", 0.6),
+        Rule("department-saw-in", rf"(?i:\bsaw[ \t]+(?:\w+[ \t]+)?in[ \t]+(?:the[ \t]+)?)(?P<phi>{_DEPARTMENT})(?![\w-])", 0.6),
+        # After the hospital's initials: "GPVH Cardiology Consult Note", "of NHI Vascular Surgery".
+        Rule("department-after-acronym", rf"(?<=\b[A-Z]{{2,5}}[ \t]+)(?P<phi>{_DEPARTMENT})(?![\w-])", 0.55),
         Rule("department-line", rf"^[ \t]*(?P<phi>{_CARE_UNIT}|{_SPECIALTY})[ \t]*(?:$|(?=[ \t]+-[ \t]+))", 0.55),
         Rule("department-after-name", rf"(?<=(?:\b(?:Dr|MD|M\.D|PhD)\.?[ \t]+{_CAP}(?:[-'][A-Z][a-z]+)?|(?i:referred[ \t]+by)[ \t]*:[^\n]*),[ \t]*)"
                                       rf"(?P<phi>{_DEPARTMENT})(?=[ \t]*(?:,|$))", 0.6),

@@ -200,6 +200,11 @@ _SURNAME_EPONYMS = frozenset(EPONYMS) | EPONYM_FOLLOWERS
 _SPELLED_AGE_START = r"(?i:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|one[ \t]+hundred)"
 
 
+def _all_words(value: str) -> bool:
+    """Veto for dictation codes ("jfb/orr", "NAM:bixby"): a line of words only ("neg/pos") is no code."""
+    return all(is_safe_word(part) or is_medical_term(part) for part in regex.split(r"[:/]", value))
+
+
 def name_recognizer() -> RegexRecognizer:
     rules = [
         # After a title even an eponym or a medical word is a name ("Dr. Swan", "Mr. GRAVES", "Dr. Law").
@@ -254,7 +259,19 @@ def name_recognizer() -> RegexRecognizer:
         # Caret-separated export headers ("EDVISIT^4417823^Garcia, Maria^03/04/19^LEE, ANN").
         Rule("caret-field", rf"(?<=\^)[ \t]*(?P<phi>{_HEADER_NAME})[ \t]*(?=\^|$)", 0.8, _ordinary_not_surname),
         # Dictation codes: the author's initials, then the lower-case names of typists ("XGT:holmes", "GPP/church/olinger").
-        Rule("dictation-code", r"(?m)^[ \t]*[A-Z]{2,4}[:/](?P<phi>[a-z]{2,}(?:/[a-z]{2,})*)[ \t]*$", 0.8, is_medical_term),
+        # The author's initials in capitals stay: the real i2b2 notes do not annotate them ("NAM:bixby" -> bixby);
+        # typed in lower case they are part of the code ("jfb/orr").
+        Rule("dictation-code", r"(?m)^[ \t]*(?:[A-Z]{2,4}[:/](?P<phi>[a-z]{2,}(?:/[a-z]{2,})*)|"
+                               r"(?P<phi>[a-z]{2,4}[:/][a-z]{2,}(?:/[a-z]{2,})*))[ \t]*$", 0.8, _all_words),
+        # A signer in lower case before a credential on a line of its own ("bart hill, M.D.").
+        Rule("signature-lower", rf"^[ \t]*(?P<phi>[a-z][a-z'-]+(?:[ \t][a-z]\.?)?[ \t][a-z][a-z'-]+)[ \t]*,?[ \t]*{_CREDENTIAL}\b",
+             0.7, is_medical_term),
+        # A surname alone before a credential opening a line ("GLASS, RN (NG26)", "-- Park, MD").
+        Rule("surname-credential", rf"^[ \t]*(?:-{{1,3}}[ \t]*)?(?:[A-Z]\.[ \t]*)?(?P<phi>{_UPPER}|{_CAP}),[ \t]*{_CREDENTIAL}\b", 0.7,
+             is_medical_term),
+        # A name on the line above a pager number ("Banks, Jocasta" / "Pager 09336", "D. Little" / "Pager #73263").
+        Rule("name-before-pager", rf"^[ \t]*(?P<phi>(?:[A-Z]\.[ \t]*)?{_HEADER_NAME}|[a-z][a-z'-]+[ \t][a-z][a-z'-]+)[ \t]*$"
+                                  r"(?=\n[ \t]*(?i:pager|beeper|pgr)\b)", 0.65, _ordinary_or_medical),
     ]
     return RegexRecognizer("PERSON", rules, name="ClinicalNameRecognizer")
 
@@ -279,6 +296,9 @@ class ClinicalNerRecognizer(SpacyRecognizer):
                 if named is not None:
                     kept.append(named)
                 continue
+            if result.entity_type == "PERSON" and "\n" in text[result.start:result.end]:
+                # A name ends at its line: "Lois Fairweather\nAttending: ..." would make "Attending" a name everywhere.
+                result.end = result.start + len(text[result.start:result.end].split("\n", 1)[0].rstrip())
             value = text[result.start:result.end]
             if self._is_false_positive(result.entity_type, value, text[result.end:result.end + 24],
                                        text[max(0, result.start - 16):result.start]):
@@ -364,7 +384,10 @@ _NOT_DATE_BEFORE = (r"(?<!(?i:apgars?|apgar[ \t]+scores?|bp|b/p|blood[ \t]+press
                     r"(?:\d{1,2}/\d{1,2}[ \t]*(?:,|and)[ \t]*)?)")
 _NOT_DATE_AFTER = (r"(?![ \t]*(?i:tabs?\b|tablets?|caps?\b|capsules?|pills?|ns\b|strength|murmur|systolic|diastolic|"
                    r"holosystolic|pain|power|reflex|mg\b|ml\b|mcg\b|in\b|inch|of\b|str|normal[ \t]+saline|"
-                   r"\+|dose|units?\b|teaspoon|tsp|cup|bilaterally|b/l|at[ \t]+\d|min|and[ \t]+\d{1,2}[ \t]+min))")
+                   r"\+|dose|units?\b|teaspoon|tsp|cup|bilaterally|b/l|at[ \t]+\d|min|and[ \t]+\d{1,2}[ \t]+min|sem\b|hsm\b|esm\b)"
+                   # "stopped 2/2 chest pain": "2/2" before a word is "secondary to", unless a date word leads it.
+                   r"|(?<=(?<!(?i:on|since|from|until|of|dated|in|by)[ \t]+)(?<![\d/])2/2)[ \t]+"
+                   r"(?!(?:and|at|for|to|with|in|on|the|was|were|he|she|pt|patient)\b)[a-z]{3,})")
 
 
 def date_recognizer() -> RegexRecognizer:
@@ -469,6 +492,7 @@ def city_recognizers() -> list[RegexRecognizer]:
 def zip_recognizer() -> RegexRecognizer:
     rules = [
         Rule("after-state", rf"(?<=\b(?:{_STATE_ABBR}|{_STATE_NAME})\.?,?[ \t]+)(?P<phi>\d{{5}}(?:-\d{{4}})?)\b", 0.85),
+        Rule("zip-plus-four", r"(?<![\w-])(?P<phi>\d{5}-\d{4})(?![\w-])", 0.7),
         Rule("zip-label", r"(?i:\bzip(?:[ \t]*code)?|\bpostal[ \t]+code)[ \t:#]*(?P<phi>\d{5}(?:-\d{4})?)\b", 0.85),
     ]
     return RegexRecognizer("ZIP", rules, name="ZipCodeRecognizer")
@@ -577,6 +601,14 @@ def hospital_acronym_recognizer() -> RegexRecognizer:
         # The hospital's initials before its emergency department or a department of it ("BHI Emergency Department").
         Rule("acronym-department", rf"\b{acronym}[ \t]+(?=(?:Emergency|EMERGENCY)[ \t]+(?:Department|Room|DEPARTMENT|ROOM)|"
                                    r"(?:Department|DEPARTMENT)[ \t]+(?:of|OF)\b)", 0.6),
+        # A letterhead opening with the initials, then the service or the kind of note ("GPVH Cardiology Consult Note",
+        # "BVH ADMIT NOTE", "NHI H&P", "SAMC EMERGENCY DEPT VISIT").
+        Rule("acronym-letterhead", rf"^[ \t]*(?:THE[ \t]+)?{acronym}[ \t]+(?=H&P\b|(?i:admit|admission|consult|consultation|"
+                                   r"emergency|progress|discharge|clinic|[a-z]+ology|podiatry|internal[ \t]+medicine|"
+                                   r"[a-z]+[ \t]+surgery)\b)", 0.6),
+        # Of or at the hospital's service: "Discussed with Dr. Reed of TBHC Cardiology".
+        Rule("acronym-service", rf"(?i:\b(?:of|at|from)[ \t]+)(?:the[ \t]+)?{acronym}[ \t]+(?=(?:[A-Z][a-z]+[ \t]+)?"
+                                r"(?:[A-Z][a-z]+ology|Podiatry|Surgery|Medicine|Clinic|Care[ \t]+Unit|Intensive)\b)", 0.6),
         # A record number behind the hospital's initials ("FCWH #2431972", "OLP #4310333").
         Rule("acronym-number", rf"\b{acronym}[ \t]*#[ \t]*(?=[A-Z]?\d)", 0.6),
         # A header: the initials alone on a line above the document's title or department ("SAMC" / "Discharge Summary").
@@ -603,8 +635,24 @@ def hospital_recognizer() -> RegexRecognizer:
         Rule("facility-label", rf"(?i:\b(?:facility|hospital|institution|site|clinic|practice|location|transferred"
                                rf"[ \t]+from|admitted[ \t]+to|outside[ \t]+hospital|osh))[ \t]*:[ \t]*"
                                rf"(?P<phi>{word}(?:{joiner}{word}){{0,6}})", 0.75),
+        # A place the patient was seen, or returns to for follow-up, named without its kind ("was seen at
+        # Northgate last Friday", "in Podiatry at Lakeshore in 3 months"): not an ordinary word there.
+        Rule("seen-at-place", rf"(?i:\b(?:seen|treated|evaluated|admitted|followed)[ \t]+(?:up[ \t]+)?at[ \t]+(?:the[ \t]+)?)"
+                              rf"(?P<phi>{word}(?:[ \t]+{word}){{0,3}})(?=[ \t]+(?:last|on|for|in|yesterday|this|over)\b|[ \t]*[,.;])",
+             0.6, _everyday_place),
+        Rule("follow-up-at-place", rf"(?<=\bat[ \t]+(?:the[ \t]+)?)(?P<phi>{word}(?:[ \t]+{word}){{0,3}})"
+                                   r"(?=[ \t]+in[ \t]+\d{1,2}[ \t]+(?:days?|weeks?|months?|years?)\b)", 0.6, _everyday_place),
+        # A letterhead naming the hospital in capitals before its emergency department ("NORTHGATE EMERGENCY DEPT VISIT").
+        Rule("caps-before-emergency", rf"^[ \t]*(?:THE[ \t]+)?(?P<phi>{upper_word}(?:[ \t]+{upper_word}){{0,4}})"
+                                      r"(?=[ \t]+EMERGENCY[ \t]+(?:DEPT|DEPARTMENT|ROOM|WARD)\b)", 0.6, _everyday_place),
     ]
     return RegexRecognizer("HOSPITAL", rules, validate=_names_a_facility, name="FacilityNameRecognizer")
+
+
+def _everyday_place(value: str) -> bool:
+    """Veto where the context already says a place: only everyday words ("at Home", "at the Clinic") are none;
+    a town-like name of ordinary words ("Willow Bend", "Granite Point VA") still is one."""
+    return all(zipf(w) >= 4.5 or w.lower() in _GENERIC_FACILITY_WORDS for w in regex.findall(r"\w+", value))
 
 
 def _names_a_facility(value: str) -> bool:
@@ -671,7 +719,10 @@ def ssn_recognizer() -> RegexRecognizer:
 def vehicle_recognizer() -> RegexRecognizer:
     # VINs: 17 characters, no I, O or Q, mixing letters and digits.
     vin = r"\b(?=[A-HJ-NPR-Z0-9]*\d)(?=[A-HJ-NPR-Z0-9]*[A-HJ-NPR-Z])[A-HJ-NPR-Z0-9]{17}\b"
-    return RegexRecognizer("VEHICLE", [Rule("vin", vin, 0.8)], name="VinRecognizer")
+    # A licence plate written with a space, which the labelled-ID rule does not take ("plate SNA 113").
+    plate = (r"(?i:\b(?:licen[cs]e[ \t]+)?plates?(?:[ \t]+(?:number|no\.?|#))?[ \t:#]*)"
+             r"(?P<phi>(?=[A-Z0-9 -]*\d)(?=[A-Z0-9 -]*[A-Z])[A-Z0-9]{2,4}[ -][A-Z0-9]{2,4})\b")
+    return RegexRecognizer("VEHICLE", [Rule("vin", vin, 0.8), Rule("plate-with-space", plate, 0.75)], name="VinRecognizer")
 
 
 _CLINICAL_CODE_PREFIXES = ("(?:CD|CA|HER|FEV|PD|PDL|IL|COVID|SARS|BRCA|HLA|APOE|EGFR|ALK|JAK|CYP|ICD|CPT|DSM|NYHA|"
@@ -726,6 +777,10 @@ _STAFF_CODE_RULES = (
                                  rf"[ \t]*\n)[ \t]*(?P<phi>{_STAFF_CODE})[ \t]*$", 0.6, _is_a_short_word),
     Rule("code-after-dictation-date", r"(?i:\b(?:td|dt|dd)[ \t]*:[ \t]*)[\d/.-]{6,10}(?:[ \t]+\d{1,2}:\d{2}(?:[ \t]*[AP]M)?)?"
                                       rf"[ \t]+(?P<phi>{_STAFF_CODE})[ \t]*$", 0.6, _is_a_short_word),
+    Rule("code-after-login-label", r"(?i:\b(?:user(?:name)?|login|user[ \t]*id)[ \t]*:[ \t]*)(?P<phi>[A-Za-z][A-Za-z0-9._-]{1,19})[ \t]*$",
+         0.7, _is_a_short_word),
+    Rule("code-in-brackets-at-line-end", rf"(?<=(?:{_CREDENTIAL}|^[ \t]*-{{1,3}}[ \t]*[A-Z][A-Za-z.', \t-]*)[ \t]*)\([ \t]*(?P<phi>[a-z]{{3,12}}\d{{0,3}})[ \t]*\)[ \t]*$",
+         0.6, _is_a_word),
     Rule("code-after-credential", rf"(?<![A-Za-z]){_CREDENTIAL}[ \t]{{2,}}(?P<phi>{_STAFF_CODE})[ \t]*$", 0.6, _is_a_word),
 )
 

@@ -22,7 +22,7 @@ von willebrand waldenstrom wegener wernicke korsakoff whipple wilms wolff zollin
 ellison marfan klinefelter noonan prader willi angelman hurler gaucher fabry niemann pick bartter gitelman
 bowen whitney wilcoxon bristol braden ranson pugh meld
 karnofsky ecog nyha killip timi chads vasc hasbled wells geneva curb centor alvarado ottawa hamilton
-ishihara snellen weber schober spurling lachman mcmurray hawkins neer jobe finkelstein homan homans
+ishihara snellen tinetti weber schober spurling lachman mcmurray hawkins neer jobe finkelstein homan homans
 adson kerley valsalva seldinger fleischner mobitz wenckebach barre
 swan-ganz cheyne-stokes guillain-barre guillain-barré creutzfeldt-jakob
 """.split()
@@ -67,6 +67,7 @@ euvolemic hypervolemic hypovolemic orthopnea pnd jvd jvp hsm cvat cvat lad rad l
 riss ssi hhs dka hhnk bipap cpap intubated extubated vent trach peg ogt ngt foley picc port hd pd crrt
 dob doa dod mrn ssn pcp acct guaiac glu oropharynx nasopharynx hypopharynx larynx pharynx
 rusb lusb llsb rlsb lsb usb pmi osh alf hs nh hosp clinical creatinine podiatry
+diuresed diuresis diuresing icd crt-d aicd ppm pager beeper
 """.split()
 
 # Words after a surname that make it an eponym rather than a person.
