@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from privacy.deid.evaluation import load_i2b2
-from simulations.synthetic.notes_c import XML_TAGS, NoteBuilder, Phi, generate_notes_c, main, write_i2b2
+from privacy.deid.evaluation import I2B2_PARENT_TAGS, load_i2b2, write_i2b2
+from simulations.synthetic.notes_c import NoteBuilder, Phi, generate_notes_c, main
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_spans_do_not_overlap(notes):
 
 def test_every_i2b2_type_appears_and_dates_lead(notes):
     counts = Counter(span.kind for note in notes for span in note.spans)
-    assert set(counts) == set(XML_TAGS)
+    assert set(counts) == set(I2B2_PARENT_TAGS)
     top = [kind for kind, _ in counts.most_common(4)]
     assert top[0] == "DATE" and set(top) == {"DATE", "DOCTOR", "PATIENT", "HOSPITAL"}
 

@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
-from privacy.deid.evaluation import I2B2_TYPES, load_i2b2
+from privacy.deid.evaluation import I2B2_TYPES, load_i2b2, write_i2b2
 from simulations.benchmarks.deid import main as benchmark
-from simulations.synthetic.notes_d import NoteText, generate_notes_d, main, write_notes
+from simulations.synthetic.notes_d import NoteText, generate_notes_d, main
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_safe_harbor_flags_follow_the_rules(notes):
 
 
 def test_xml_round_trips_through_the_i2b2_reader(notes, tmp_path):
-    write_notes(tmp_path, notes[:12])
+    write_i2b2(notes[:12], tmp_path)
     loaded = {n.note_id: n for n in load_i2b2(tmp_path)}
     assert len(loaded) == 12
     for note in notes[:12]:

@@ -29,6 +29,18 @@ I2B2_TYPES: dict[str, str | None] = {
     "PROFESSION": None, "STATE": None, "COUNTRY": None, "DEPARTMENT": None, "ROOM": None,
 }
 
+# i2b2 2014 TYPE -> the XML element it is written under (``<NAME TYPE="DOCTOR" …/>``).
+I2B2_PARENT_TAGS = {
+    **dict.fromkeys(("PATIENT", "DOCTOR", "USERNAME"), "NAME"),
+    "PROFESSION": "PROFESSION",
+    **dict.fromkeys(("ROOM", "DEPARTMENT", "HOSPITAL", "ORGANIZATION", "STREET", "CITY", "STATE", "COUNTRY",
+                     "ZIP", "LOCATION-OTHER"), "LOCATION"),
+    "AGE": "AGE", "DATE": "DATE",
+    **dict.fromkeys(("PHONE", "FAX", "EMAIL", "URL", "IPADDR"), "CONTACT"),
+    **dict.fromkeys(("SSN", "MEDICALRECORD", "HEALTHPLAN", "ACCOUNT", "LICENSE", "VEHICLE", "DEVICE", "BIOID",
+                     "IDNUM"), "ID"),
+}
+
 # Presidio default entity types -> categories (for its per-category precision).
 PRESIDIO_DEFAULT_CATEGORIES = {
     "PERSON": "NAME", "DATE_TIME": "DATE", "LOCATION": "LOCATION", "NRP": "LOCATION", "ORGANIZATION": "ORGANIZATION",
@@ -82,6 +94,26 @@ def gold_span(text: str, start: int, end: int, kind: str, tag: str = "") -> Gold
         digits = regex.sub(r"\D", "", value)
         hipaa = bool(digits) and int(digits) > 89
     return GoldSpan(start, end, category or kind, hipaa, kind)
+
+
+def write_i2b2(notes: Sequence[GoldNote], out_dir: str | Path) -> list[Path]:
+    """Write each note as ``OUT_DIR/<note_id>.xml`` in the i2b2-2014 format, which ``load_i2b2`` reads back
+    identically (spans in the order given)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for note in notes:
+        root = ET.Element("deIdi2b2")
+        ET.SubElement(root, "TEXT").text = note.text
+        tags = ET.SubElement(root, "TAGS")
+        for i, span in enumerate(note.spans):
+            ET.SubElement(tags, I2B2_PARENT_TAGS.get(span.kind, span.category), {
+                "id": f"P{i}", "start": str(span.start), "end": str(span.end),
+                "text": note.text[span.start:span.end], "TYPE": span.kind, "comment": ""})
+        path = out_dir / f"{note.note_id}.xml"
+        ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+        paths.append(path)
+    return paths
 
 
 def _load_i2b2_file(file: Path) -> GoldNote:

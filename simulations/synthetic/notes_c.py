@@ -25,21 +25,8 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
 
-from privacy.deid.evaluation import GoldNote, gold_span
-
-# i2b2 2014 TYPE -> the XML element it is written under.
-XML_TAGS = {
-    **dict.fromkeys(("PATIENT", "DOCTOR", "USERNAME"), "NAME"),
-    "PROFESSION": "PROFESSION",
-    **dict.fromkeys(("ROOM", "DEPARTMENT", "HOSPITAL", "ORGANIZATION", "STREET", "CITY", "STATE", "COUNTRY",
-                     "ZIP", "LOCATION-OTHER"), "LOCATION"),
-    "AGE": "AGE", "DATE": "DATE",
-    **dict.fromkeys(("PHONE", "FAX", "EMAIL", "URL", "IPADDR"), "CONTACT"),
-    **dict.fromkeys(("SSN", "MEDICALRECORD", "HEALTHPLAN", "ACCOUNT", "LICENSE", "VEHICLE", "DEVICE", "BIOID",
-                     "IDNUM"), "ID"),
-}
+from privacy.deid.evaluation import GoldNote, gold_span, write_i2b2
 
 # --- PHI vocabulary ----------------------------------------------------------------------------------
 FEMALE = ("Abigail", "Adaeze", "Agnes", "Aisha", "Alma", "April", "Beatriz", "Bernadette", "Bonnie", "Candace",
@@ -222,7 +209,7 @@ class NoteBuilder:
 
     def note(self, note_id: str) -> GoldNote:
         text = "".join(self._parts)
-        spans = [gold_span(text, start, end, kind, XML_TAGS[kind]) for start, end, kind in self._spans]
+        spans = [gold_span(text, start, end, kind) for start, end, kind in self._spans]
         return GoldNote(note_id, text, spans)
 
 
@@ -911,24 +898,6 @@ def generate_notes_c(n: int, seed: int = 0) -> list[GoldNote]:
             visit += dt.timedelta(days=rng.randrange(20, 400))
         record += 1
     return notes
-
-
-def write_i2b2(notes: list[GoldNote], out_dir: str | Path) -> list[Path]:
-    """Write each note as ``OUT_DIR/<note_id>.xml`` in the i2b2-2014 de-identification format."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for note in notes:
-        if "]]>" in note.text:
-            raise ValueError(f"note {note.note_id}: text contains ']]>', which CDATA cannot hold")
-        tags = "".join(
-            f'<{XML_TAGS[s.kind]} id="P{i}" start="{s.start}" end="{s.end}" text={quoteattr(note.text[s.start:s.end])} '
-            f'TYPE="{s.kind}" comment="" />\n' for i, s in enumerate(note.spans))
-        path = out_dir / f"{note.note_id}.xml"
-        path.write_text(f'<?xml version="1.0" encoding="UTF-8" ?>\n<deIdi2b2>\n<TEXT><![CDATA[{note.text}]]></TEXT>\n'
-                        f"<TAGS>\n{tags}</TAGS>\n</deIdi2b2>\n", encoding="utf-8")
-        paths.append(path)
-    return paths
 
 
 def main(argv: list[str] | None = None) -> None:

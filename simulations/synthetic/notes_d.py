@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import random
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from privacy.deid.evaluation import GoldNote, gold_span
+from privacy.deid.evaluation import GoldNote, gold_span, write_i2b2
 
 # ---------------------------------------------------------------------------------------------- data tables
 
@@ -105,16 +104,6 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
 RELATIVES = ("wife", "husband", "daughter", "son", "sister", "brother", "niece", "grandson")
-
-# i2b2 XML parent tag of each TYPE
-XML_PARENT = {"PATIENT": "NAME", "DOCTOR": "NAME", "USERNAME": "NAME", "PROFESSION": "PROFESSION",
-              "AGE": "AGE", "DATE": "DATE"}
-XML_PARENT.update(dict.fromkeys(("ROOM", "DEPARTMENT", "HOSPITAL", "ORGANIZATION", "STREET", "CITY", "STATE",
-                                 "COUNTRY", "ZIP", "LOCATION-OTHER"), "LOCATION"))
-XML_PARENT.update(dict.fromkeys(("PHONE", "FAX", "EMAIL", "URL", "IPADDR"), "CONTACT"))
-XML_PARENT.update(dict.fromkeys(("SSN", "MEDICALRECORD", "HEALTHPLAN", "ACCOUNT", "LICENSE", "VEHICLE",
-                                 "DEVICE", "BIOID", "IDNUM"), "ID"))
-
 
 # ---------------------------------------------------------------------------------------------- text builder
 
@@ -728,35 +717,13 @@ def generate_notes_d(n: int, seed: int) -> list[GoldNote]:
     return notes
 
 
-def to_i2b2_xml(note: GoldNote) -> ET.ElementTree:
-    """The i2b2-2014 XML shape: ``<deIdi2b2><TEXT>…</TEXT><TAGS><NAME TYPE=… start= end= text=/>…``."""
-    root = ET.Element("deIdi2b2")
-    ET.SubElement(root, "TEXT").text = note.text
-    tags = ET.SubElement(root, "TAGS")
-    for i, span in enumerate(sorted(note.spans, key=lambda s: s.start)):
-        ET.SubElement(tags, XML_PARENT[span.kind], {"id": f"P{i}", "start": str(span.start), "end": str(span.end),
-                                                    "text": note.text[span.start:span.end], "TYPE": span.kind,
-                                                    "comment": ""})
-    return ET.ElementTree(root)
-
-
-def write_notes(folder: Path, notes: list[GoldNote]) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for note in notes:
-        path = folder / f"{note.note_id}.xml"
-        to_i2b2_xml(note).write(path, encoding="utf-8", xml_declaration=True)
-        paths.append(path)
-    return paths
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out_dir", type=Path, help="folder to write <note_id>.xml files into")
     parser.add_argument("--notes", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    paths = write_notes(args.out_dir, generate_notes_d(args.notes, args.seed))
+    paths = write_i2b2(generate_notes_d(args.notes, args.seed), args.out_dir)
     print(f"wrote {len(paths)} notes to {args.out_dir}")
     return 0
 

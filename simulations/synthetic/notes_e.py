@@ -15,22 +15,10 @@ from __future__ import annotations
 import argparse
 import random
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
-from privacy.deid.evaluation import GoldNote, gold_span
-
-# i2b2 XML parent tag of each TYPE.
-_PARENT_TAG = {
-    "PATIENT": "NAME", "DOCTOR": "NAME", "USERNAME": "NAME", "PROFESSION": "PROFESSION",
-    "ROOM": "LOCATION", "DEPARTMENT": "LOCATION", "HOSPITAL": "LOCATION", "ORGANIZATION": "LOCATION",
-    "STREET": "LOCATION", "CITY": "LOCATION", "STATE": "LOCATION", "COUNTRY": "LOCATION", "ZIP": "LOCATION",
-    "LOCATION-OTHER": "LOCATION", "AGE": "AGE", "DATE": "DATE",
-    "PHONE": "CONTACT", "FAX": "CONTACT", "EMAIL": "CONTACT", "URL": "CONTACT", "IPADDR": "CONTACT",
-    "SSN": "ID", "MEDICALRECORD": "ID", "HEALTHPLAN": "ID", "ACCOUNT": "ID", "LICENSE": "ID",
-    "VEHICLE": "ID", "DEVICE": "ID", "BIOID": "ID", "IDNUM": "ID",
-}
+from privacy.deid.evaluation import GoldNote, gold_span, write_i2b2
 
 GIVEN_NAMES = (
     "Harlan", "Delphine", "Thaddeus", "Marisol", "Ignatius", "Rosalind", "Oluwaseun", "Xiomara", "Bartholomew",
@@ -157,7 +145,7 @@ class _Note:
 
     def gold(self, note_id: str) -> GoldNote:
         text = "".join(self.parts)
-        return GoldNote(note_id, text, [gold_span(text, s, e, kind, _PARENT_TAG[kind]) for s, e, kind in self.spans])
+        return GoldNote(note_id, text, [gold_span(text, s, e, kind) for s, e, kind in self.spans])
 
 
 def _digits(rng: random.Random, n: int) -> str:
@@ -555,30 +543,13 @@ def generate_notes_e(n: int, seed: int) -> list[GoldNote]:
     return notes
 
 
-def to_i2b2_xml(note: GoldNote) -> ET.ElementTree:
-    """One note as i2b2-2014 XML (``<deIdi2b2><TEXT>..</TEXT><TAGS>..</TAGS>``)."""
-    root = ET.Element("deIdi2b2")
-    ET.SubElement(root, "TEXT").text = note.text
-    tags = ET.SubElement(root, "TAGS")
-    for i, span in enumerate(note.spans):
-        ET.SubElement(tags, _PARENT_TAG[span.kind], {
-            "id": f"P{i}", "start": str(span.start), "end": str(span.end),
-            "text": note.text[span.start:span.end], "TYPE": span.kind, "comment": ""})
-    return ET.ElementTree(root)
-
-
 def main(argv: list[str] | None = None) -> list[Path]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--notes", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for note in generate_notes_e(args.notes, args.seed):
-        path = args.out_dir / f"{note.note_id}.xml"
-        to_i2b2_xml(note).write(path, encoding="utf-8", xml_declaration=True)
-        paths.append(path)
+    paths = write_i2b2(generate_notes_e(args.notes, args.seed), args.out_dir)
     print(f"wrote {len(paths)} notes to {args.out_dir}")
     return paths
 
