@@ -174,6 +174,12 @@ def room_recognizer() -> RegexRecognizer:
     """Room and bed numbers ("Room 12", "Rm 4B", "bed 3", "room #212-2"); "room air" and "bed rest" stay."""
     rules = [Rule("room-bed", r"(?i:\b(?:room|rm|bed|bay|bed[ \t]+space|cubicle|pod)\b\.?)[ \t]*(?:#|no\.?|number)?[ \t:]*"
                               r"(?P<phi>[A-Z]?\d{1,4}[A-Za-z]?(?:[-/]\d{1,3}[A-Za-z]?)?)(?![\w%]|\.\d|[ \t]*(?i:mg|ml|l\b|lpm|%))", 0.75)]
+    # The operating room after its label ("OR: 5D-15", "OR #4"), and a room number where the patient was admitted or
+    # moved ("admitted to 241 on the ...", "transferred to 4B-12"): a bare number there is no dose or duration.
+    shape = r"(?P<phi>\d{1,2}[A-Z](?:-?\d{1,3}[A-Z]?)?|\d{3,4}[A-Z]?)(?![\w%]|\.\d)"
+    rules.append(Rule("operating-room", rf"\b(?:OR|O\.R\.)[ \t]*(?::|#)[ \t]*{shape}", 0.7))
+    rules.append(Rule("room-placed", rf"(?i:\b(?:admitted|transferred|moved|returned|brought)[ \t]+(?:back[ \t]+)?to[ \t]+(?:room[ \t]+)?)"
+                                     rf"{shape}(?![ \t]*(?i:mg|ml|units?|days?|hours?|weeks?|months?|years?|times|%))", 0.6))
     # After a room label, a named bay and its number ("Room: Trauma 14", "ROOM: Bed 21").
     rules.append(Rule("room-label-named", r"(?i:\b(?:room|rm|location)[ \t]*:[ \t]*)(?P<phi>[A-Z][A-Za-z]+[ \t]+\d{1,4}[A-Za-z]?)\b", 0.7))
     return RegexRecognizer("ROOM", rules, name="RoomBedRecognizer")
@@ -199,7 +205,10 @@ _SPECIALTY = (f"(?:{_SPECIALTY_PREFIX}(?:Surgery|Medicine|Diseases?)|(?:{_SPECIA
               "Pathology|Electrophysiology|Geriatrics|Psychiatry|Ophthalmology|Otolaryngology|Podiatry|Anesthesiology|"
               "Hepatology|Allergy|Immunology|Diabetes[ \t]+Education|Anticoagulation|Arrhythmia|Wound[ \t]+Care|"
               "Palliative[ \t]+Care|Physical[ \t]+Therapy|Social[ \t]+Work|Emergency[ \t]+Department|Diabetes[ \t]+Cent(?:er|re)|"
-              "Cardiac[ \t]+Rehab(?:ilitation)?|Renal(?=[ \t]+(?:Clinic|Service|Unit))))"
+              "Cardiac[ \t]+Rehab(?:ilitation)?|Labor[ \t]+and[ \t]+Delivery|Infusion[ \t]+Cent(?:er|re)|"
+              "Pulmonary[ \t]+Function[ \t]+Lab(?:oratory)?|Cath(?:eterization)?[ \t]+Lab|Echo(?:cardiography)?[ \t]+Lab|"
+              "Endoscopy[ \t]+(?:Suite|Unit)|Dialysis[ \t]+(?:Unit|Cent(?:er|re))|Bone[ \t]+Marrow[ \t]+Transplant[ \t]+Unit|"
+              "Renal(?=[ \t]+(?:Clinic|Service|Unit))))"
               "(?:[ \t]+(?:Clinic|Service|Services|Unit|Department|Division))?")
 _CARE_UNIT = ("(?:(?:Medical|Surgical|Cardiac|Coronary|Neuro|Neurosurgical|Trauma|Pediatric|Neonatal|Cardiothoracic)[ \t-]+"
               "(?:ICU|Intensive[ \t]+Care(?:[ \t]+Unit)?|Step[ \t-]?Down(?:[ \t]+Unit)?|Care[ \t]+Unit))")
@@ -214,8 +223,14 @@ def department_recognizers() -> list[RegexRecognizer]:
     Nephrology", "Seen by Dr. Ma in Cardiology", a department on its own line under a letterhead or signature)."""
     word = rf"(?:{_CAP})"
     by_context = [
+        # The department after its label, first or after the broader service ("Service: Medicine, Wound Care Clinic").
         Rule("department-label", rf"(?i:\b(?:service|department|dept|division|unit|ward|floor|location)[ \t]*:[ \t]*)"
-                                 rf"(?P<phi>{_DEPARTMENT})(?![\w-])", 0.65),
+                                 rf"(?:[A-Z][a-z]+,[ \t]*)?(?P<phi>{_DEPARTMENT})(?![\w-])", 0.65),
+        # Where a room was, on which unit: "admitted to 2B-20 on the Cardiac Step-Down Unit".
+        Rule("department-room-on", rf"(?i:\b(?:admitted|transferred|moved)[ \t]+to[ \t]+\S+[ \t]+on[ \t]+the[ \t]+)"
+                                   rf"(?P<phi>{_DEPARTMENT})(?![\w-])", 0.6),
+        # A department before its hospital's initials: "Pulmonary Function Lab, MLMC", "Cardiology, BWH".
+        Rule("department-before-acronym", rf"\b(?P<phi>{_DEPARTMENT}),[ \t]*(?=[A-Z]{{2,5}}\b(?![ \t]*:))", 0.55),
         Rule("department-placed", rf"(?i:\b(?:admitted|transferred|moved|sent|returned|discharged)[ \t]+(?:back[ \t]+)?(?:to|from)"
                                   rf"[ \t]+(?:the[ \t]+)?)(?P<phi>{_DEPARTMENT})(?![\w-])", 0.6),
         Rule("department-seen-in", rf"(?i:\b(?:seen|saw|evaluated|followed|treated)(?:[ \t]+by[ \t]+(?:dr\.?[ \t]+)?[^\n,;]{{1,30}}?)?"

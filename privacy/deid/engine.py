@@ -32,6 +32,8 @@ from privacy.deid.recognizers import (
     Rule,
     clinical_recognizers,
     deny_list_recognizer,
+    facility_initials,
+    is_facility_acronym,
     recognizer_signature,
 )
 from privacy.deid.safelist import grow_name, is_safe_word
@@ -234,7 +236,7 @@ class Deidentifier:
                                             ad_hoc_recognizers=[deny] if deny else None,
                                             score_threshold=self.cfg.score_threshold)
             results += grow_names(text, results)
-            found.append(results + propagate_names(text, results))
+            found.append(results + propagate_names(text, results) + propagate_facilities_and_codes(text, results))
         return found
 
     # -- replacement ------------------------------------------------------------------------------------
@@ -410,6 +412,32 @@ def propagate_names(text: str, results: Sequence[RecognizerResult]) -> list[Reco
             if part.group() in words and _NOT_EPONYM.match(text, part.end()):
                 hits.append(RecognizerResult("PERSON", part.start(), part.end(), 0.6,
                                              recognition_metadata={"recognizer_name": "NamePropagation"}))
+    return hits
+
+
+_ACRONYM = regex.compile(r"[A-Z]{2,6}")
+_STAFF_CODE_SHAPE = regex.compile(r"[a-z]{2,9}\d{0,3}|[A-Z]{2,4}\d{2,3}")
+
+
+def propagate_facilities_and_codes(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
+    """Other mentions of what one context already showed to be PHI in the same text: a facility's initials
+    ("OLRH" found after "transferred from" is OLRH everywhere), the initials of a facility named in full ("Our
+    Lady of the Rosary Hospital" ... "(OLRH Heart Failure Program)"), and a staff code ("TD: 3/2 todri" ...
+    "-- todri, RN"). Whole words, exact case: a code is rare as a word by construction."""
+    facility, codes = set(), set()
+    for r in results:
+        value = text[r.start:r.end]
+        if r.entity_type == "HOSPITAL":
+            facility.update(a for a in [value, *facility_initials(value)] if _ACRONYM.fullmatch(a) and is_facility_acronym(a))
+        elif r.entity_type in ("ID", "PERSON") and _STAFF_CODE_SHAPE.fullmatch(value) and not is_safe_word(value) \
+                and not is_medical_term(value) and (any(c.isdigit() for c in value) or value.islower()):
+            codes.add(value)
+    hits = []
+    for entity, values in (("HOSPITAL", facility), ("ID", codes)):
+        if values:
+            pattern = regex.compile(rf"(?<![\w/-])(?:{'|'.join(map(regex.escape, sorted(values, key=len, reverse=True)))})(?![\w/-])")
+            hits += [RecognizerResult(entity, m.start(), m.end(), 0.6, recognition_metadata={"recognizer_name": "Propagation"})
+                     for m in pattern.finditer(text)]
     return hits
 
 

@@ -398,6 +398,8 @@ def date_recognizer() -> RegexRecognizer:
         Rule("month-day-year", rf"\b{_MONTH_ANY_CASE}\.?[ \t]+{_D}{_ORD}(?:,?[ \t]*{year})?\b", 0.85),
         Rule("day-month-year", rf"\b{_D}{_ORD}[ \t]*(?:of[ \t]+)?{_MONTH_ANY_CASE}\.?(?:,?[ \t]*(?:\d{{4}}|'?\d{{2}}))?\b", 0.85),
         Rule("day-mon-year", rf"\b{_D}-{_MONTH_ANY_CASE}-(?:\d{{4}}|\d{{2}})\b", 0.85),
+        # DEC-17-2006, Jan/05/2016: a month's name in a numeric date, as EHR exports and lab systems print it.
+        Rule("mon-day-year", rf"\b{_MONTH_ANY_CASE}([-/.]){_D}\1(?:\d{{4}}|\d{{2}})\b", 0.85),
         Rule("month-year", rf"\b{_MONTH_ANY_CASE}\.?,?[ \t]+(?:of[ \t]+)?(?:19|20)\d{{2}}\b", 0.85),
         # Dec-14, Mar '09, MAY-20: a month then a two-digit year after a hyphen or apostrophe.
         Rule("month-short-year-named", rf"\b{_MONTH_ANY_CASE}\.?(?:-|[ \t]*'|[ \t]*’)\d{{2}}\b(?!-)", 0.75),
@@ -426,6 +428,9 @@ def date_recognizer() -> RegexRecognizer:
         Rule("weekday-lower", r"(?i:\b(?:since|on|last|next|this|until|till|by|before|after|from|early|late))[ \t]+"
                               r"(?P<phi>(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b", 0.5),
         # A season with its year ("Spring 2069", "fall of 2083"): the season narrows the date, so it goes too.
+        # A season after a word of time ("since summer", "in the winter", "last spring"); "fall" is also an injury.
+        Rule("season-context", r"(?i:\b(?:in|during|since|around|over|through|until|till|by|last|this|next|past|early|late|"
+                               r"mid)(?:[ \t]+the)?)[ \t]+(?P<phi>(?i:spring|summer|autumn|winter))\b(?![ \t]*(?i:of[ \t]+\d))", 0.6),
         Rule("season-year", r"\b(?i:spring|summer|fall|autumn|winter)(?:[ \t]+of)?[ \t]+(?:19|20|21)\d{2}\b", 0.7),
     ]
     return RegexRecognizer("DATE", rules, name="ClinicalDateRecognizer")
@@ -458,6 +463,12 @@ def address_recognizer() -> RegexRecognizer:
     rules = [
         Rule("street", rf"\b\d{{1,6}}[A-Z]?{_SP}(?:[NSEW]\.?{_SP})?(?:{word}{_SP}){{0,3}}{word}{_SP}"
                        rf"(?i:{_STREET_SUFFIX})\b\.?{unit}", 0.85),
+        # Headers and dispositions in capitals ("1020 LAFAYETTE SQ", "6774 MILL POND WAY").
+        Rule("street-caps", rf"\b\d{{1,6}}[A-Z]?{_SP}(?:[NSEW]\.?{_SP})?(?:[A-Z]{{3,}}[A-Z']*{_SP}){{1,3}}"
+                            rf"(?:{_STREET_SUFFIX.upper()})\b\.?{unit}", 0.8),
+        # A numbered road needs no suffix ("9014 County Road 12", "410 Route 9").
+        Rule("numbered-road", r"\b\d{1,6}[ \t]+(?:[NSEW]\.?[ \t]+)?(?:County[ \t]+Road|State[ \t]+Route|Route|Rte|Highway|Hwy|"
+                              r"Farm[ \t]+Road)[ \t]+\d{1,4}[A-Z]?\b", 0.8),
         Rule("po-box", r"\b(?i:p\.?[ \t]?o\.?[ \t]*box)[ \t]*\d+", 0.85),
     ]
     return RegexRecognizer("STREET_ADDRESS", rules, name="StreetAddressRecognizer")
@@ -585,6 +596,25 @@ dob tel fax job ref cc
 def _not_a_unit(value: str) -> bool:
     """Initials that are no unit, label or medical abbreviation, nor a common word in capitals ("AT", "PM")."""
     return value.lower() not in _UNIT_ABBREVIATIONS and not is_medical_term(value) and zipf(value.lower()) < 4.5
+
+
+def is_facility_acronym(value: str) -> bool:
+    """Capitals that can stand for a facility: no unit, label or medical abbreviation, nor a common word."""
+    return _not_a_unit(value)
+
+
+# Words a hospital's initials leave out ("Our Lady of the Rosary Hospital" -> OLRH, also OLOTRH).
+_INITIALS_SKIP = frozenset("of the and for at in on &".split())
+
+
+def facility_initials(name: str) -> list[str]:
+    """The initials a note may use for a facility named in full: of every word, and without the small words."""
+    words = regex.findall(r"[A-Za-z][A-Za-z']*", name)
+    if len(words) < 2:
+        return []
+    every = "".join(w[0].upper() for w in words)
+    content = "".join(w[0].upper() for w in words if w.lower() not in _INITIALS_SKIP)
+    return [i for i in dict.fromkeys((content, every)) if len(i) >= 3]
 
 
 def hospital_acronym_recognizer() -> RegexRecognizer:
@@ -775,8 +805,18 @@ _STAFF_CODE_RULES = (
     Rule("code-line", rf"^[ \t]*(?P<phi>{_STAFF_CODE})[ \t]*$(?=\n[ \t]*{_DICTATION_FIELD}|\s*\Z)", 0.6, _is_a_short_word),
     Rule("code-after-signature", rf"(?<=(?:{_CREDENTIAL}|(?i:provider|attending|physician|signed[ \t]+by)[ \t]*:[^\n]*)"
                                  rf"[ \t]*\n)[ \t]*(?P<phi>{_STAFF_CODE})[ \t]*$", 0.6, _is_a_short_word),
-    Rule("code-after-dictation-date", r"(?i:\b(?:td|dt|dd)[ \t]*:[ \t]*)[\d/.-]{6,10}(?:[ \t]+\d{1,2}:\d{2}(?:[ \t]*[AP]M)?)?"
-                                      rf"[ \t]+(?P<phi>{_STAFF_CODE})[ \t]*$", 0.6, _is_a_short_word),
+    # The typist's code ends the dictation line whatever the date's shape ("TD: April 10, 2075  0015  ferreir").
+    Rule("code-after-dictation-date", rf"(?i:\b(?:td|dt|dd)[ \t]*:)[^\n]*?\d[ \t]+(?P<phi>{_STAFF_CODE})[ \t]*$", 0.6,
+         _is_a_short_word),
+    # Who entered or typed it, by code ("ENTERED BY: at82", "Reviewed by: dm72, PharmD", "Transcribed by: hr23").
+    Rule("code-after-by-label", r"(?i:\b(?:entered|transcribed|typed|reviewed|dictated|signed|prepared|verified|recorded|"
+                                r"documented|completed)[ \t]+by[ \t]*:?[ \t]*)(?P<phi>[a-z]{2,9}\d{1,3}|[a-z]{2,9}(?=[ \t]*,[ \t]*"
+                                rf"{_CREDENTIAL}))(?![\w.-])", 0.65, _not_a_staff_code),
+    # A signer's code after the name and a slash, at the line's end ("Fairweather, Kwabena/zmood").
+    Rule("code-after-name-slash", rf"(?<=\b{_CAP})/(?P<phi>[a-z]{{2,9}}\d{{0,3}})[ \t]*$", 0.6, _is_a_word),
+    # A signer in lower case after dashes, before a credential ("-- temple, RN").
+    Rule("code-before-credential", rf"^[ \t]*-{{1,3}}[ \t]*(?P<phi>[a-z][a-z'-]{{2,}})[ \t]*,[ \t]*{_CREDENTIAL}\b", 0.6,
+         is_medical_term),
     Rule("code-after-login-label", r"(?i:\b(?:user(?:name)?|login|user[ \t]*id)[ \t]*:[ \t]*)(?P<phi>[A-Za-z][A-Za-z0-9._-]{1,19})[ \t]*$",
          0.7, _is_a_short_word),
     Rule("code-in-brackets-at-line-end", rf"(?<=(?:{_CREDENTIAL}|^[ \t]*-{{1,3}}[ \t]*[A-Z][A-Za-z.', \t-]*)[ \t]*)\([ \t]*(?P<phi>[a-z]{{3,12}}\d{{0,3}})[ \t]*\)[ \t]*$",

@@ -23,7 +23,7 @@ ellison marfan klinefelter noonan prader willi angelman hurler gaucher fabry nie
 bowen whitney wilcoxon bristol braden ranson pugh meld
 karnofsky ecog nyha killip timi chads vasc hasbled wells geneva curb centor alvarado ottawa hamilton
 ishihara snellen tinetti weber schober spurling lachman mcmurray hawkins neer jobe finkelstein homan homans
-adson kerley valsalva seldinger fleischner mobitz wenckebach barre
+adson kerley valsalva seldinger fleischner mobitz wenckebach barre hasson calot mallampati
 swan-ganz cheyne-stokes guillain-barre guillain-barré creutzfeldt-jakob
 """.split()
 
@@ -68,6 +68,7 @@ riss ssi hhs dka hhnk bipap cpap intubated extubated vent trach peg ogt ngt fole
 dob doa dod mrn ssn pcp acct guaiac glu oropharynx nasopharynx hypopharynx larynx pharynx
 rusb lusb llsb rlsb lsb usb pmi osh alf hs nh hosp clinical creatinine podiatry
 diuresed diuresis diuresing icd crt-d aicd ppm pager beeper
+lic mepilex endocatch
 """.split()
 
 # Words after a surname that make it an eponym rather than a person.
