@@ -9,7 +9,8 @@ once held out, now tuned on too), of the fourth (``simulations.synthetic.notes_d
 three and from the recognizers, in the style of i2b2-2014 records: once held out, now tuned on), of the
 fifth (``simulations.synthetic.notes_e``, written apart from all four and from the recognizers: long
 hospital records, discharge summaries, operative, imaging, nursing and medication-reconciliation notes:
-the held-out corpus, never tuned on; its gap to the others measures over-fitting) and, when given, a
+once held out, now tuned on), of the sixth (``simulations.synthetic.notes_f``, written apart from all five and
+from the recognizers: the held-out corpus, never tuned on; its gap to the fifth measures over-fitting) and, when given, a
 folder of i2b2-2014 XML notes (for instance the five public notes philter-lite ships; read from the path
 given, never copied). Both systems run offline on the same spaCy package and the same notes; no patient
 deny list is given to ours, so the comparison is detection from text alone. Per corpus: token recall over
@@ -52,9 +53,10 @@ from simulations.synthetic.notes_b import generate_note_b
 from simulations.synthetic.notes_c import generate_notes_c
 from simulations.synthetic.notes_d import generate_notes_d
 from simulations.synthetic.notes_e import generate_notes_e
+from simulations.synthetic.notes_f import generate_notes_f
 from simulations.synthetic.vocab import CONDITIONS
 
-SYNTHETIC_CORPORA = ("synthetic", "synthetic_b", "synthetic_c", "synthetic_d", "synthetic_e")
+SYNTHETIC_CORPORA = ("synthetic", "synthetic_b", "synthetic_c", "synthetic_d", "synthetic_e", "synthetic_f")
 
 
 def synthetic_corpus(n: int, seed: int) -> list[GoldNote]:
@@ -140,7 +142,7 @@ def main(argv: list[str] | None = None) -> dict:
     # only the all-PHI recognizers remove there is not scored. The third to fifth and the i2b2 notes annotate all.
     not_annotated_by_generators = frozenset(r.name for r in all_phi_recognizers(keep_years=True))
     generators = {"synthetic": synthetic_corpus, "synthetic_b": synthetic_corpus_b, "synthetic_c": generate_notes_c,
-                  "synthetic_d": generate_notes_d, "synthetic_e": generate_notes_e}
+                  "synthetic_d": generate_notes_d, "synthetic_e": generate_notes_e, "synthetic_f": generate_notes_f}
     corpora = {name: load_i2b2(args.i2b2) if name == "i2b2" else generators[name](args.notes, args.seed)
                for name in chosen}
     report = {"machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
