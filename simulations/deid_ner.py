@@ -3,7 +3,7 @@
     python -m simulations.deid_ner OUT_DIR [--notes 600 --generators 1,2 --epochs 8 --seed 0]
 
 Training notes come from the project's synthetic generators (1: ``notes.py``, 2: ``notes_b.py``,
-3: ``notes_c.py``), with their gold spans, from seeds no benchmark uses. The name words of a share of
+3: ``notes_c.py``, 4: ``notes_d.py``, 5: ``notes_e.py``; never the sixth, the held-out corpus), with their gold spans, from seeds no benchmark uses. The name words of a share of
 the gold names are swapped for US Census names written in the case of the word they replace, so the
 model learns names from context and shape rather than the generators' short name lists. Labels are
 the entity types the de-identifier emits (PERSON, DATE, LOCATION, ORGANIZATION, ID...); ``privacy.deid.ner``
@@ -13,7 +13,7 @@ the CPU in one thread (set ``OMP_NUM_THREADS=1`` when numpy's BLAS would use mor
 ``--pubmedqa FILE --pubmedqa-test-ids FILE`` adds PubMedQA contexts (never a test item) as text without
 PHI: medical prose far more varied than the generators', so drugs, findings and lab values are not names.
 
-Generator 3 is left out by default: it is the held-out corpus the NER is measured on.
+The default leaves generators 3 to 6 out, so that each can measure the model on notes it never saw.
 """
 
 from __future__ import annotations
@@ -36,8 +36,12 @@ from privacy.deid.ner import ENTITY_OF_CATEGORY, MODEL_NAME
 from privacy.deid.safelist import census_names
 from simulations.benchmarks.deid import synthetic_corpus, synthetic_corpus_b
 from simulations.synthetic.notes_c import generate_notes_c
+from simulations.synthetic.notes_d import generate_notes_d
+from simulations.synthetic.notes_e import generate_notes_e
 
-GENERATORS = {"1": synthetic_corpus, "2": synthetic_corpus_b, "3": generate_notes_c}
+# The sixth generator (notes_f) is never a training source: it is the held-out corpus.
+GENERATORS = {"1": synthetic_corpus, "2": synthetic_corpus_b, "3": generate_notes_c, "4": generate_notes_d,
+              "5": generate_notes_e}
 # Far from the benchmark's seeds (0, 1, ...): no training note is a benchmark note.
 TRAINING_SEED_OFFSET = 1_000_003
 # A small CNN over hashed word features (no vectors): a few MB, trains on two cores in minutes.
@@ -133,7 +137,7 @@ def build(out_dir: Path, generators: str = "1,2", notes_per_generator: int = 600
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out_dir", type=Path, help="model folder to write (deid.ner-model)")
-    parser.add_argument("--generators", default="1,2", help="comma-separated synthetic generators: 1, 2, 3")
+    parser.add_argument("--generators", default="1,2", help="comma-separated synthetic generators: 1 to 5")
     parser.add_argument("--notes", type=int, default=600, help="training notes per generator")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)

@@ -1,5 +1,6 @@
 """Context rules for layouts no generator was written around: form leaders, roles, signer codes, grown names,
-capitalised facility names, addresses without a state. Each rule has a case it must find and one it must
+capitalised facility names, addresses without a state, and mentions of what one context found (facility
+initials, staff codes) elsewhere in the note. Each rule has a case it must find and one it must
 leave alone. Texts are invented (no real notes)."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from presidio_analyzer import RecognizerResult
 
 from common.config import DeidSection
 from privacy.deid import Deidentifier
-from privacy.deid.recognizers import _named_organization
+from privacy.deid.recognizers import _named_organization, facility_initials
 from privacy.deid.safelist import is_medical_word
 
 
@@ -257,3 +258,100 @@ def test_a_name_found_by_the_model_ends_at_its_line(deid):
     text = "PCP: Lois B Fairweather\nAttending: Montoya\n\nNot reviewed by Attending Provider.\n"
     assert removed(deid, text, "Lois B Fairweather")
     assert not removed(deid, text, "Attending")
+
+
+# --- what one context shows to be PHI is PHI everywhere in the note; shapes added with it -----------------
+def test_facility_initials_with_and_without_small_words():
+    assert facility_initials("Saint Brendan Regional Medical Center") == ["SBRMC"]
+    assert facility_initials("House of the Good Shepherd Hospital") == ["HGSH", "HOTGSH"]
+    assert facility_initials("Mercy") == []
+
+
+def removed_last(deid: Deidentifier, text: str, value: str) -> bool:
+    """Whether the last occurrence of ``value`` in ``text`` is covered by a detection."""
+    start = text.rindex(value)
+    return any(s.start <= start and start + len(value) <= s.end for s in deid.analyze_batch([text])[0])
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    # The hospital named in full once, then by its initials where no rule knows the context.
+    ("Admitted to Saint Brendan Regional Medical Center.\nPlan reviewed with the SBRMC stroke team.", "SBRMC"),
+    # Initials found once by their context ("transferred from"), then in a sentence no rule reads.
+    ("Transferred from KVH overnight.\nOld films requested, KVH radiology will fax.", "KVH"),
+    # A typist's code after a dictation date, then again where a code has no context.
+    ("TD: 04/02/19 1830 qorlan\nAddendum qorlan 4/3 pending labs.", "qorlan"),
+])
+def test_what_one_context_finds_is_found_everywhere(deid, text, value):
+    assert removed_last(deid, text, value)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    # The same letters alone, with no facility in the note, stay.
+    ("Old films requested, KVH radiology will fax.", "KVH"),
+    # Initials of a facility that spell a medical abbreviation are not propagated ("CT").
+    ("Seen at Coastal Trauma Hospital.\nCT head negative.", "CT"),
+])
+def test_no_propagation_without_a_first_finding_or_onto_medical_abbreviations(deid, text, value):
+    assert not removed_last(deid, text, value)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("Specimen received MAR-14-2019 0800.", "MAR-14-2019"),
+    ("Last echo Nov/03/2021.", "Nov/03/2021"),
+    ("Symptoms worse since summer; better over the winter.", "summer"),
+    ("Symptoms worse since summer; better over the winter.", "winter"),
+])
+def test_new_date_shapes(deid, text, value):
+    assert removed(deid, text, value)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("Spring-loaded clip applied.", "Spring"),
+    ("She had a fall in the winter garden.", "fall"),
+    ("Mar-2 protein level pending.", "Mar-2"),
+])
+def test_look_alike_dates_stay(deid, text, value):
+    assert not removed(deid, text, value)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("ENTERED BY: qz71  3/4/2020\n", "qz71"),
+    ("Reviewed by: bvoss, PharmD\n", "bvoss"),
+    ("Olander, Pia/pola\n", "pola"),
+    ("TD: March 3, 2020  1415  kmarr\n", "kmarr"),
+    ("-- ridge, RN  3/4 0900\n", "ridge"),   # an ordinary word where a signer stands
+])
+def test_staff_codes_in_any_footer(deid, text, value):
+    assert removed(deid, text, value)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("Reviewed by: pharmacy, PharmD\n", "pharmacy"),   # a word, not a code
+    ("Dose 40 mg/day\n", "day"),
+    ("Reviewed by: the team\n", "the team"),
+])
+def test_words_in_footers_stay(deid, text, value):
+    assert not removed(deid, text, value)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("OR: 7C-12\n", "7C-12"),
+    ("She was admitted to 418 on the Cardiac Step-Down Unit.", "418"),
+    ("She was admitted to 418 on the Cardiac Step-Down Unit.", "Cardiac Step-Down Unit"),
+    ("Service: Medicine, Infusion Center\n", "Infusion Center"),
+    ("Night shift -- Labor and Delivery, KVH\n", "Labor and Delivery"),
+    ("DISPOSITION: HOME, 4410 CEDAR KNOLL DR, AVON\n", "4410 CEDAR KNOLL DR"),
+    ("Lives at 77 County Road 9 with his son.", "77 County Road 9"),
+])
+def test_rooms_departments_and_streets(deid, text, value):
+    assert removed(deid, text, value)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("Strength returned to 100 percent of baseline.", "100"),
+    ("OR time 95 minutes.", "95"),
+    ("INJECT 10 UNITS SQ NIGHTLY\n", "10 UNITS SQ"),
+    ("CXR: 2 VIEW CHEST CT pending\n", "2 VIEW CHEST CT"),
+])
+def test_numbers_that_are_no_room_or_street_stay(deid, text, value):
+    assert not removed(deid, text, value)

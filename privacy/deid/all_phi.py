@@ -179,7 +179,7 @@ def room_recognizer() -> RegexRecognizer:
     shape = r"(?P<phi>\d{1,2}[A-Z](?:-?\d{1,3}[A-Z]?)?|\d{3,4}[A-Z]?)(?![\w%]|\.\d)"
     rules.append(Rule("operating-room", rf"\b(?:OR|O\.R\.)[ \t]*(?::|#)[ \t]*{shape}", 0.7))
     rules.append(Rule("room-placed", rf"(?i:\b(?:admitted|transferred|moved|returned|brought)[ \t]+(?:back[ \t]+)?to[ \t]+(?:room[ \t]+)?)"
-                                     rf"{shape}(?![ \t]*(?i:mg|ml|units?|days?|hours?|weeks?|months?|years?|times|%))", 0.6))
+                                     rf"{shape}(?![ \t]*(?i:mg|ml|units?|days?|hours?|weeks?|months?|years?|times|percent|%))", 0.6))
     # After a room label, a named bay and its number ("Room: Trauma 14", "ROOM: Bed 21").
     rules.append(Rule("room-label-named", r"(?i:\b(?:room|rm|location)[ \t]*:[ \t]*)(?P<phi>[A-Z][A-Za-z]+[ \t]+\d{1,4}[A-Za-z]?)\b", 0.7))
     return RegexRecognizer("ROOM", rules, name="RoomBedRecognizer")

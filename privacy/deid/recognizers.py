@@ -463,9 +463,10 @@ def address_recognizer() -> RegexRecognizer:
     rules = [
         Rule("street", rf"\b\d{{1,6}}[A-Z]?{_SP}(?:[NSEW]\.?{_SP})?(?:{word}{_SP}){{0,3}}{word}{_SP}"
                        rf"(?i:{_STREET_SUFFIX})\b\.?{unit}", 0.85),
-        # Headers and dispositions in capitals ("1020 LAFAYETTE SQ", "6774 MILL POND WAY").
+        # Headers and dispositions in capitals, before the town ("1020 LAFAYETTE SQ, AVON"): without the town,
+        # capitals after a number are as often a dose or a scan ("10 UNITS SQ", "2 VIEW CHEST CT").
         Rule("street-caps", rf"\b\d{{1,6}}[A-Z]?{_SP}(?:[NSEW]\.?{_SP})?(?:[A-Z]{{3,}}[A-Z']*{_SP}){{1,3}}"
-                            rf"(?:{_STREET_SUFFIX.upper()})\b\.?{unit}", 0.8),
+                            rf"(?:{_STREET_SUFFIX.upper()})\b\.?{unit}(?=,[ \t]*[A-Z])", 0.8),
         # A numbered road needs no suffix ("9014 County Road 12", "410 Route 9").
         Rule("numbered-road", r"\b\d{1,6}[ \t]+(?:[NSEW]\.?[ \t]+)?(?:County[ \t]+Road|State[ \t]+Route|Route|Rte|Highway|Hwy|"
                               r"Farm[ \t]+Road)[ \t]+\d{1,4}[A-Z]?\b", 0.8),
