@@ -9,8 +9,9 @@ once held out, now tuned on too), of the fourth (``simulations.synthetic.notes_d
 three and from the recognizers, in the style of i2b2-2014 records: once held out, now tuned on), of the
 fifth (``simulations.synthetic.notes_e``, written apart from all four and from the recognizers: long
 hospital records, discharge summaries, operative, imaging, nursing and medication-reconciliation notes:
-once held out, now tuned on), of the sixth (``simulations.synthetic.notes_f``, written apart from all five and
-from the recognizers: the held-out corpus, never tuned on; its gap to the fifth measures over-fitting) and, when given, a
+once held out, now tuned on), of the sixth (``simulations.synthetic.notes_f``, written apart from all five
+and from the recognizers: short notes of eleven kinds, the held-out corpus, never tuned on; its gap to the
+fifth measures over-fitting) and, when given, a
 folder of i2b2-2014 XML notes (for instance the five public notes philter-lite ships; read from the path
 given, never copied). Both systems run offline on the same spaCy package and the same notes; no patient
 deny list is given to ours, so the comparison is detection from text alone. Per corpus: token recall over
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> dict:
     cfg = DeidSection(scope=args.scope, date_mode=args.date_mode, ner_model=args.ner_model)
     deid = Deidentifier.from_config(cfg)
     # The first two generators annotate no age under 90, profession, state, country, room or department: what
-    # only the all-PHI recognizers remove there is not scored. The third to fifth and the i2b2 notes annotate all.
+    # only the all-PHI recognizers remove there is not scored. The third to sixth and the i2b2 notes annotate all.
     not_annotated_by_generators = frozenset(r.name for r in all_phi_recognizers(keep_years=True))
     generators = {"synthetic": synthetic_corpus, "synthetic_b": synthetic_corpus_b, "synthetic_c": generate_notes_c,
                   "synthetic_d": generate_notes_d, "synthetic_e": generate_notes_e, "synthetic_f": generate_notes_f}
