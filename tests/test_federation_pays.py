@@ -82,3 +82,50 @@ def test_an_unknown_arm_is_refused_before_anything_runs(capsys):
     with pytest.raises(SystemExit):
         main(["--arms", "base,cp-ft"])
     assert "unknown cp-ft" in capsys.readouterr().err
+
+
+def _report(seeds: list[int], per_item: dict[str, list[list[float]]], lr: float = 5e-3) -> dict:
+    """A knowledge report as ``main`` writes it, for runs whose per-seed item scores are ``per_item``."""
+    per_seed = [{arm: {"knowledge-accuracy": sum(v[i]) / len(v[i])} for arm, v in per_item.items()}
+                for i in range(len(seeds))]
+    return {"task": "chatdoctor-knowledge", "data": "chatdoctor-knowledge", "seeds": seeds,
+            "hospitals": [{} for _ in seeds], "facts": [{} for _ in seeds], "stage": {}, "stage-cp": {},
+            "results-per-seed": per_seed, "results": {}, "higher-is-better": True,
+            "per-item": {arm: [x for seed_values in v for x in seed_values] for arm, v in per_item.items()},
+            "targets": {"metric": "knowledge-accuracy"}, "seconds": 10.0, "threads": 1,
+            "config": {"run.seed": seeds[0], "data.root": f"/tmp/{seeds[0]}", "train.learning-rate": lr},
+            "arguments": {"task": "chatdoctor-knowledge", "seeds": ",".join(map(str, seeds)), "arms": ""}}
+
+
+def test_combined_reports_pool_every_seed_and_item(tmp_path):
+    from simulations.benchmarks.federation_pays import combine_reports, main
+
+    a = _report([0], {"base": [[0, 0, 1, 0]], "alone:hospital-0": [[1, 0, 1, 0]], "federation": [[1, 1, 1, 0]]})
+    b = _report([1, 2], {"base": [[0, 0, 0, 0], [1, 0, 0, 0]], "alone:hospital-0": [[0, 0, 1, 0], [1, 0, 0, 0]],
+                         "federation": [[1, 1, 1, 1], [1, 1, 0, 0]]})
+    (tmp_path / "a.json").write_text(json.dumps(a))
+    (tmp_path / "b.json").write_text(json.dumps(b))
+    combined = combine_reports([tmp_path / "a.json", tmp_path / "b.json"])
+    assert combined["seeds"] == [0, 1, 2]
+    assert combined["per-item"]["federation"] == [1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 0, 0]
+    # Means over the three seeds: federation (0.75 + 1 + 0.5) / 3, base (0.25 + 0 + 0.25) / 3.
+    assert combined["results"]["federation"]["knowledge-accuracy"] == pytest.approx(0.75)
+    assert combined["results"]["base"]["knowledge-accuracy"] == pytest.approx(1 / 6)
+    assert combined["targets"]["federation-beats-base"] is True
+    low, high = combined["targets"]["interval-federation-minus-base"]
+    assert 0 < low <= 100 * (0.75 - 1 / 6) <= high
+    main(["--combine", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--out", str(tmp_path / "c.json")])
+    assert json.loads((tmp_path / "c.json").read_text())["seeds"] == [0, 1, 2]
+
+
+def test_combining_refuses_other_settings_and_repeated_seeds(tmp_path):
+    from simulations.benchmarks.federation_pays import combine_reports
+
+    arms = {"base": [[0, 1]], "federation": [[1, 1]]}
+    (tmp_path / "a.json").write_text(json.dumps(_report([0], arms)))
+    (tmp_path / "other-lr.json").write_text(json.dumps(_report([1], arms, lr=1e-3)))
+    (tmp_path / "same-seed.json").write_text(json.dumps(_report([0], arms)))
+    with pytest.raises(ValueError, match=r"other-lr.json: field 'config' differs"):
+        combine_reports([tmp_path / "a.json", tmp_path / "other-lr.json"])
+    with pytest.raises(ValueError, match=r"same-seed.json: seed 0 is also in"):
+        combine_reports([tmp_path / "a.json", tmp_path / "same-seed.json"])

@@ -481,6 +481,46 @@ def headline(task: str, results: dict[str, dict], metric: str, per_item: dict[st
     return out
 
 
+# Settings that differ between runs of one experiment split by seed: the seed and where each run wrote.
+_PER_RUN_KEYS = ("run.seed", "data.root", "run.output-dir")
+
+
+def combine_reports(paths: Sequence[Path]) -> dict:
+    """One report from runs of the same experiment on disjoint seeds (run one after another, or at once on
+    several machines): per-seed results and per-item values concatenated in seed order, means, targets and
+    paired-bootstrap intervals recomputed over every (seed, item). Refuses runs whose task, arms, command
+    arguments or settings differ (naming the file and the field), and repeated seeds."""
+    reports = [(Path(p), json.loads(Path(p).read_text())) for p in paths]
+    first_path, first = reports[0]
+
+    def setting(report: dict) -> dict:
+        config = {k: v for k, v in report["config"].items() if k not in _PER_RUN_KEYS}
+        arguments = {k: v for k, v in report["arguments"].items() if k not in ("seeds", "run_config", "combine", "out")}
+        return {"task": report["task"], "data": report["data"], "arms": sorted(report["per-item"]),
+                "config": config, "arguments": arguments}
+
+    seen: dict[int, Path] = {}
+    for path, report in reports:
+        for key, value in setting(report).items():
+            if value != setting(first)[key]:
+                raise ValueError(f"{path}: field '{key}' differs from {first_path}; only seeds may differ")
+        for seed in report["seeds"]:
+            if seed in seen:
+                raise ValueError(f"{path}: seed {seed} is also in {seen[seed]}")
+            seen[seed] = path
+    per_seed = [r for _, report in reports for r in report["results-per-seed"]]
+    per_item = {arm: [v for _, report in reports for v in report["per-item"][arm]] for arm in first["per-item"]}
+    results = mean_over_seeds(per_seed)
+    higher_is_better = first.get("higher-is-better", first["targets"]["metric"] != "answers-perplexity")
+    return {**first, "seeds": [s for _, report in reports for s in report["seeds"]],
+            "hospitals": [h for _, report in reports for h in report["hospitals"]],
+            "facts": [f for _, report in reports for f in report["facts"]],
+            "results": results, "results-per-seed": per_seed, "per-item": per_item,
+            "targets": headline(first["task"], results, first["targets"]["metric"], per_item, higher_is_better),
+            "seconds": sum(report["seconds"] for _, report in reports),
+            "combined-from": [str(path) for path, _ in reports]}
+
+
 def markdown_table(results: dict[str, dict]) -> str:
     columns = sorted({k for r in results.values() for k in r})
     lines = ["| arm | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
@@ -522,7 +562,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--arms", default="", help=f"comma-separated arms of {', '.join(ARMS)} (default: all; "
                         "cp-ift only when the hospitals have notes; the CP budget is stage.cp.* of --run-config)")
+    parser.add_argument("--combine", nargs="+", type=Path, metavar="REPORT",
+                        help="instead of running: one report from these runs' JSON reports (disjoint seeds)")
+    parser.add_argument("--out", type=Path, help="--combine: where to write the combined report")
     args = parser.parse_args(argv)
+    if args.combine:
+        if not args.out:
+            parser.error("--combine needs --out")
+        report = combine_reports(args.combine)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2))
+        print(markdown_table(report["results"]))
+        print(json.dumps(report["targets"], indent=2))
+        return
     chosen = [a.strip() for a in args.arms.split(",") if a.strip()]
     unknown = sorted(set(chosen) - set(ARMS))
     if unknown:
@@ -553,7 +605,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     report = {
         "task": args.task, "data": task.name, "seeds": seeds, "hospitals": hospitals, "facts": facts,
         "stage": dataclasses.asdict(experiment.stage), "stage-cp": dataclasses.asdict(experiment.cp_stage),
-        "results": results, "results-per-seed": per_seed,
+        "results": results, "results-per-seed": per_seed, "higher-is-better": task.higher_is_better,
         # What the paired bootstraps resample, per arm, in (seed, item) order: any two arms can be compared later.
         "per-item": per_item,
         "targets": headline(args.task, results, task.metric, per_item, task.higher_is_better)
