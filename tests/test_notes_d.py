@@ -73,7 +73,7 @@ def test_xml_round_trips_through_the_i2b2_reader(notes, tmp_path):
 
 
 def test_cli_writes_the_requested_notes(tmp_path):
-    assert main([str(tmp_path), "--notes", "3", "--seed", "2"]) == 0
+    assert len(main([str(tmp_path), "--notes", "3", "--seed", "2"])) == 3
     assert [n.text for n in load_i2b2(tmp_path)] == [n.text for n in generate_notes_d(3, seed=2)]
 
 

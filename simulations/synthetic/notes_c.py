@@ -18,7 +18,6 @@ section headings, lab values, murmur grades, blood pressures).
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import random
 import string
@@ -26,7 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from privacy.deid.evaluation import GoldNote, gold_span, write_i2b2
+from privacy.deid.evaluation import GoldNote, gold_span
+from simulations.synthetic.command import write_notes_command
 
 # --- PHI vocabulary ----------------------------------------------------------------------------------
 FEMALE = ("Abigail", "Adaeze", "Agnes", "Aisha", "Alma", "April", "Beatriz", "Bernadette", "Bonnie", "Candace",
@@ -900,14 +900,8 @@ def generate_notes_c(n: int, seed: int = 0) -> list[GoldNote]:
     return notes
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out_dir", type=Path, help="folder to write the i2b2-2014 XML files into")
-    parser.add_argument("--notes", type=int, default=200, help="how many notes to write")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    paths = write_i2b2(generate_notes_c(args.notes, args.seed), args.out_dir)
-    print(f"wrote {len(paths)} notes to {args.out_dir}")
+def main(argv: list[str] | None = None) -> list[Path]:
+    return write_notes_command(generate_notes_c, __doc__, argv, default_notes=200)
 
 
 if __name__ == "__main__":

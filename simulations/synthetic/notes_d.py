@@ -11,13 +11,13 @@ spellings and casing drawn from a seeded RNG; the same ``(n, seed)`` always give
 
 from __future__ import annotations
 
-import argparse
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from privacy.deid.evaluation import GoldNote, gold_span, write_i2b2
+from privacy.deid.evaluation import GoldNote, gold_span
+from simulations.synthetic.command import write_notes_command
 
 # ---------------------------------------------------------------------------------------------- data tables
 
@@ -717,16 +717,9 @@ def generate_notes_d(n: int, seed: int) -> list[GoldNote]:
     return notes
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out_dir", type=Path, help="folder to write <note_id>.xml files into")
-    parser.add_argument("--notes", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    paths = write_i2b2(generate_notes_d(args.notes, args.seed), args.out_dir)
-    print(f"wrote {len(paths)} notes to {args.out_dir}")
-    return 0
+def main(argv: list[str] | None = None) -> list[Path]:
+    return write_notes_command(generate_notes_d, __doc__, argv, default_notes=50)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

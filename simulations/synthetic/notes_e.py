@@ -12,13 +12,13 @@ Every i2b2-2014 PHI type is annotated with exact spans.
 
 from __future__ import annotations
 
-import argparse
 import random
 import re
 from collections.abc import Callable
 from pathlib import Path
 
-from privacy.deid.evaluation import GoldNote, gold_span, write_i2b2
+from privacy.deid.evaluation import GoldNote, gold_span
+from simulations.synthetic.command import write_notes_command
 
 GIVEN_NAMES = (
     "Harlan", "Delphine", "Thaddeus", "Marisol", "Ignatius", "Rosalind", "Oluwaseun", "Xiomara", "Bartholomew",
@@ -544,14 +544,7 @@ def generate_notes_e(n: int, seed: int) -> list[GoldNote]:
 
 
 def main(argv: list[str] | None = None) -> list[Path]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--notes", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    paths = write_i2b2(generate_notes_e(args.notes, args.seed), args.out_dir)
-    print(f"wrote {len(paths)} notes to {args.out_dir}")
-    return paths
+    return write_notes_command(generate_notes_e, __doc__, argv, default_notes=50)
 
 
 if __name__ == "__main__":

@@ -16,13 +16,13 @@ codes.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import random
 import re
 from pathlib import Path
 
-from privacy.deid.evaluation import GoldNote, gold_span, write_i2b2
+from privacy.deid.evaluation import GoldNote, gold_span
+from simulations.synthetic.command import write_notes_command
 
 FIRST_F = (
     "Hope", "Faith", "Joy", "Rose", "May", "June", "Summer", "Grace", "Ivy", "Dawn", "Amber", "Olivia", "Priya",
@@ -650,14 +650,7 @@ def generate_notes_f(n: int, seed: int) -> list[GoldNote]:
 
 
 def main(argv: list[str] | None = None) -> list[Path]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--notes", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    paths = write_i2b2(generate_notes_f(args.notes, args.seed), args.out_dir)
-    print(f"wrote {len(paths)} notes to {args.out_dir}")
-    return paths
+    return write_notes_command(generate_notes_f, __doc__, argv, default_notes=100)
 
 
 if __name__ == "__main__":
