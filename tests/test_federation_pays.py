@@ -129,3 +129,18 @@ def test_combining_refuses_other_settings_and_repeated_seeds(tmp_path):
         combine_reports([tmp_path / "a.json", tmp_path / "other-lr.json"])
     with pytest.raises(ValueError, match=r"same-seed.json: seed 0 is also in"):
         combine_reports([tmp_path / "a.json", tmp_path / "same-seed.json"])
+
+
+def test_fedavgm_server_step():
+    import torch
+
+    from simulations.benchmarks.federation_pays import fedavgm
+
+    state, mean = {"w": torch.tensor([1.0, 2.0])}, {"w": torch.tensor([2.0, 0.0])}
+    same, _ = fedavgm(state, mean, None, lr=1.0, momentum=0.0)
+    assert torch.equal(same["w"], mean["w"])  # lr 1, no momentum: FedAvg
+    summed, velocity = fedavgm(state, mean, None, lr=3.0, momentum=0.0)
+    assert torch.equal(summed["w"], torch.tensor([4.0, -4.0]))  # the mean update applied three times
+    # With momentum the previous round's pseudo-gradient is carried: v = 0.5 * (-1, 2) + (-1, 2).
+    second, _ = fedavgm(state, mean, velocity, lr=1.0, momentum=0.5)
+    assert torch.equal(second["w"], torch.tensor([2.5, -1.0]))

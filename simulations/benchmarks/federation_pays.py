@@ -6,10 +6,12 @@
     ... --task pubmedqa --run-config "eval.pubmedqa-path=... eval.pubmedqa-test-ids=... eval.context-words=40"
 
 (a) the base model untouched; (b) each hospital alone; (c) the federation, FedAvg of the LoRA factors and
-(c') the exact LoRA aggregation (mean of the products, re-factorised); (d) every hospital's data pooled;
+(c') the exact LoRA aggregation (mean of the products, re-factorised); only with ``--arms``, (c'')
+``federation-fedavgm``, FedAvgM's server step from the mean (``strategy.server-learning-rate``,
+``strategy.server-momentum``); (d) every hospital's data pooled;
 (e) ``cp-ift``, where the hospitals have notes: the federation (FedAvg) first runs the continued-pretraining
 stage on its notes (PubMedQA: each training item's context), then the federation's IFT rounds from that
-adapter. ``--arms`` picks arms (default: all, ``cp-ift`` only when some hospital has notes).
+adapter. ``--arms`` picks arms (default: all but ``federation-fedavgm``, ``cp-ift`` only when some hospital has notes).
 
 Tasks. ``chatdoctor-knowledge``: the ChatDoctor disease table split by disease across hospitals
 (``simulations.chatdoctor``), trained as fact pairs and scored on closed questions of other templates about
@@ -149,7 +151,10 @@ def write_pairs(folder: Path, pairs: Sequence[tuple[str, str]]) -> Path:
     return folder
 
 
-ARMS = ("base", "alone", "federation", "federation-exact", "pooled", "cp-ift")
+ARMS = ("base", "alone", "federation", "federation-exact", "federation-fedavgm", "pooled", "cp-ift")
+# Run only when asked for (--arms): FedAvgM's server step is a setting to try (strategy.server-learning-rate,
+# strategy.server-momentum), not one of the arms the targets compare.
+OPT_IN_ARMS = ("federation-fedavgm",)
 
 
 class Experiment:
@@ -195,17 +200,24 @@ class Experiment:
             state = self._local(state, hospital.train, self.stage, r, f"{hospital.name}-{r}")
         return state
 
-    def federation(self, exact: bool = False, start: State | None = None) -> State:
+    def federation(self, exact: bool = False, start: State | None = None, server_step: bool = False) -> State:
         """FedAvg of the factors (Flower's arithmetic), or with ``exact`` the mean of the products B·A
-        re-factorised to the global rank (``server.aggregation.exact``'s arithmetic); IFT rounds from
-        ``start`` (default: the initial adapter, whose first rounds the lone hospitals share)."""
+        re-factorised to the global rank (``server.aggregation.exact``'s arithmetic), or with ``server_step``
+        FedAvgM's step from that mean (``strategy.server-learning-rate``, ``strategy.server-momentum``); IFT
+        rounds from ``start`` (default: the initial adapter, whose first rounds the lone hospitals share)."""
         state = self.initial if start is None else start
         weights = [len(h.train) for h in self.hospitals]
+        velocity = None
         for r in range(1, self.stage.rounds + 1):
             states = [self._first_round(h) if r == 1 and start is None
                       else self._local(state, h.train, self.stage, r, f"{h.name}-{r}") for h in self.hospitals]
-            state = (exact_mean(states, weights, self.cfg.adapter.rank, self.cfg.adapter.alpha) if exact
-                     else fedavg(states, weights))
+            if exact:
+                state = exact_mean(states, weights, self.cfg.adapter.rank, self.cfg.adapter.alpha)
+            elif server_step:
+                state, velocity = fedavgm(state, fedavg(states, weights), velocity,
+                                          self.cfg.strategy.server_learning_rate, self.cfg.strategy.server_momentum)
+            else:
+                state = fedavg(states, weights)
         return state
 
     def cp_ift(self) -> State:
@@ -249,13 +261,14 @@ class Experiment:
         self.per_item[arm] = per_item
         return {**scores, **metrics}
 
-    def run(self, chosen: Sequence[str] = ARMS[:-1]) -> dict:
+    def run(self, chosen: Sequence[str] = tuple(a for a in ARMS if a not in OPT_IN_ARMS + ("cp-ift",))) -> dict:
         """Train and score the ``chosen`` arms (names of ``ARMS``; ``alone`` is one arm per hospital)."""
         results: dict[str, dict] = {}
         builders = {"base": [("base", lambda: self.initial)],
                     "alone": [(f"alone:{h.name}", lambda h=h: self.alone(h)) for h in self.hospitals],
                     "federation": [("federation", self.federation)],
                     "federation-exact": [("federation-exact", lambda: self.federation(exact=True))],
+                    "federation-fedavgm": [("federation-fedavgm", lambda: self.federation(server_step=True))],
                     "pooled": [("pooled", self.pooled)], "cp-ift": [("cp-ift", self.cp_ift)]}
         arms = [arm for name in ARMS if name in chosen for arm in builders[name]]
         for name, train in arms:
@@ -273,6 +286,15 @@ def fedavg(states: Sequence[State], weights: Sequence[float]) -> State:
     replies = [RecordDict({"arrays": to_arrayrecord(s), "metrics": MetricRecord({"num-examples": w})})
                for s, w in zip(states, weights)]
     return from_arrayrecord(aggregate_arrayrecords(replies, "num-examples"))
+
+
+def fedavgm(state: State, mean: State, velocity: State | None, lr: float, momentum: float) -> tuple[State, State]:
+    """FedAvgM's server step (Flower's FedAvgM): the pseudo-gradient ``state - mean`` into the momentum
+    ``velocity``, then ``state - lr * velocity``. With lr 1 and momentum 0 it is FedAvg; with lr K (the
+    hospitals) and momentum 0 it applies the sum of their updates instead of the mean."""
+    pseudo = {k: state[k] - mean[k] for k in mean}
+    velocity = pseudo if velocity is None else {k: momentum * velocity[k] + pseudo[k] for k in pseudo}
+    return {k: state[k] - lr * velocity[k] for k in velocity}, velocity
 
 
 def exact_mean(states: Sequence[State], weights: Sequence[float], rank: int, alpha: float) -> State:
@@ -451,10 +473,11 @@ def headline(task: str, results: dict[str, dict], metric: str, per_item: dict[st
     alone = {k: v[metric] for k, v in results.items() if k.startswith("alone:")}
     best_arm = max(alone, key=lambda k: sign * alone[k]) if alone else None
     out = {"metric": metric, "best-alone-arm": best_arm, "best-alone": alone[best_arm] if alone else None,
-           **{arm: results[arm][metric] for arm in ("base", "federation", "federation-exact", "pooled", "cp-ift")
+           **{arm: results[arm][metric] for arm in ("base", "federation", "federation-exact", "federation-fedavgm",
+                                                    "pooled", "cp-ift")
               if arm in results}}
     scale = 100.0 if higher_is_better else 1.0
-    feds = [arm for arm in ("federation", "federation-exact", "cp-ift") if arm in results]
+    feds = [arm for arm in ("federation", "federation-exact", "federation-fedavgm", "cp-ift") if arm in results]
     for fed in feds:
         others = [a for a in ("base", best_arm, "pooled", "federation" if fed == "cp-ift" else None) if a in results]
         for other in others if per_item.get(fed) else []:
@@ -596,7 +619,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         task = TASKS[args.task](cfg, loaded.tokenizer, objective, args, notes_objective)
         has_notes = any(h.notes for h in task.hospitals)
         experiment = Experiment(cfg, loaded, objective, task, notes_objective)
-        per_seed.append(experiment.run(chosen or [a for a in ARMS if a != "cp-ift" or has_notes]))
+        per_seed.append(experiment.run(chosen or [a for a in ARMS if a not in OPT_IN_ARMS and (a != "cp-ift" or has_notes)]))
         for arm, values in experiment.per_item.items():
             per_item.setdefault(arm, []).extend(values)
         facts.append({**task.facts, **experiment.facts})
