@@ -416,6 +416,7 @@ def propagate_names(text: str, results: Sequence[RecognizerResult]) -> list[Reco
 
 
 _ACRONYM = regex.compile(r"[A-Z]{2,6}")
+# Capitals only with digits: an author's capital initials alone stay, as the real i2b2 notes leave them.
 _STAFF_CODE_SHAPE = regex.compile(r"[a-z]{2,9}\d{0,3}|[A-Z]{2,4}\d{2,3}")
 
 
@@ -430,7 +431,7 @@ def propagate_facilities_and_codes(text: str, results: Sequence[RecognizerResult
         if r.entity_type == "HOSPITAL":
             facility.update(a for a in [value, *facility_initials(value)] if _ACRONYM.fullmatch(a) and is_facility_acronym(a))
         elif r.entity_type in ("ID", "PERSON") and _STAFF_CODE_SHAPE.fullmatch(value) and not is_safe_word(value) \
-                and not is_medical_term(value) and (any(c.isdigit() for c in value) or value.islower()):
+                and not is_medical_term(value):
             codes.add(value)
     hits = []
     for entity, values in (("HOSPITAL", facility), ("ID", codes)):

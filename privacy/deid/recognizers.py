@@ -427,10 +427,10 @@ def date_recognizer() -> RegexRecognizer:
         # Typed in lower case, a weekday is a date where a time word leads it ("since tuesday", "last friday").
         Rule("weekday-lower", r"(?i:\b(?:since|on|last|next|this|until|till|by|before|after|from|early|late))[ \t]+"
                               r"(?P<phi>(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b", 0.5),
-        # A season with its year ("Spring 2069", "fall of 2083"): the season narrows the date, so it goes too.
         # A season after a word of time ("since summer", "in the winter", "last spring"); "fall" is also an injury.
         Rule("season-context", r"(?i:\b(?:in|during|since|around|over|through|until|till|by|last|this|next|past|early|late|"
                                r"mid)(?:[ \t]+the)?)[ \t]+(?P<phi>(?i:spring|summer|autumn|winter))\b(?![ \t]*(?i:of[ \t]+\d))", 0.6),
+        # A season with its year ("Spring 2069", "fall of 2083"): the season narrows the date, so it goes too.
         Rule("season-year", r"\b(?i:spring|summer|fall|autumn|winter)(?:[ \t]+of)?[ \t]+(?:19|20|21)\d{2}\b", 0.7),
     ]
     return RegexRecognizer("DATE", rules, name="ClinicalDateRecognizer")
@@ -594,14 +594,10 @@ dob tel fax job ref cc
 """.split())
 
 
-def _not_a_unit(value: str) -> bool:
-    """Initials that are no unit, label or medical abbreviation, nor a common word in capitals ("AT", "PM")."""
-    return value.lower() not in _UNIT_ABBREVIATIONS and not is_medical_term(value) and zipf(value.lower()) < 4.5
-
-
 def is_facility_acronym(value: str) -> bool:
-    """Capitals that can stand for a facility: no unit, label or medical abbreviation, nor a common word."""
-    return _not_a_unit(value)
+    """Initials that can stand for a facility: no unit, label or medical abbreviation, nor a common word in
+    capitals ("AT", "PM")."""
+    return value.lower() not in _UNIT_ABBREVIATIONS and not is_medical_term(value) and zipf(value.lower()) < 4.5
 
 
 # Words a hospital's initials leave out ("Our Lady of the Rosary Hospital" -> OLRH, also OLOTRH).
@@ -648,7 +644,7 @@ def hospital_acronym_recognizer() -> RegexRecognizer:
                                r"[a-z/ \t-]{0,40}\b(?:clinic|service|unit|department|center|education)[ \t]*$|"
                                r"\d{1,5}[ \t]+[a-z]+[ \t]+[a-z]))", 0.6),
     ]
-    return RegexRecognizer("HOSPITAL", rules, validate=_not_a_unit, name="FacilityAcronymRecognizer")
+    return RegexRecognizer("HOSPITAL", rules, validate=is_facility_acronym, name="FacilityAcronymRecognizer")
 
 
 def hospital_recognizer() -> RegexRecognizer:
