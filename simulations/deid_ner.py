@@ -3,9 +3,10 @@
     python -m simulations.deid_ner OUT_DIR [--notes 600 --generators 1,2 --epochs 8 --seed 0]
 
 Training notes come from the project's synthetic generators (1: ``notes.py``, 2: ``notes_b.py``,
-3: ``notes_c.py``, 4: ``notes_d.py``, 5: ``notes_e.py``; never the sixth, the held-out corpus), with their gold spans, from seeds no benchmark uses. The name words of a share of
-the gold names are swapped for US Census names written in the case of the word they replace, so the
-model learns names from context and shape rather than the generators' short name lists. Labels are
+3: ``notes_c.py``, 4: ``notes_d.py``, 5: ``notes_e.py``; never the sixth, the held-out corpus), with
+their gold spans, from seeds no benchmark uses. The name words of a share of the gold names are swapped
+for US Census names written in the case of the word they replace, so the model learns names from context
+and shape rather than the generators' short name lists. Labels are
 the entity types the de-identifier emits (PERSON, DATE, LOCATION, ORGANIZATION, ID...); ``privacy.deid.ner``
 loads the folder (``deid.ner-model``). Same command, same model: seeds are fixed and training runs on
 the CPU in one thread (set ``OMP_NUM_THREADS=1`` when numpy's BLAS would use more).
@@ -34,14 +35,11 @@ from common.evaluation.loaders import load_pubmedqa, load_pubmedqa_ids
 from privacy.deid.evaluation import GoldNote, GoldSpan
 from privacy.deid.ner import ENTITY_OF_CATEGORY, MODEL_NAME
 from privacy.deid.safelist import census_names
-from simulations.benchmarks.deid import synthetic_corpus, synthetic_corpus_b
-from simulations.synthetic.notes_c import generate_notes_c
-from simulations.synthetic.notes_d import generate_notes_d
-from simulations.synthetic.notes_e import generate_notes_e
+from simulations.benchmarks import deid as deid_benchmark
 
-# The sixth generator (notes_f) is never a training source: it is the held-out corpus.
-GENERATORS = {"1": synthetic_corpus, "2": synthetic_corpus_b, "3": generate_notes_c, "4": generate_notes_d,
-              "5": generate_notes_e}
+# The benchmark's first five corpora by number; the sixth (notes_f) is never a training source: it is held out.
+GENERATORS = {str(i): deid_benchmark.GENERATORS[name]
+              for i, name in enumerate(deid_benchmark.SYNTHETIC_CORPORA[:5], start=1)}
 # Far from the benchmark's seeds (0, 1, ...): no training note is a benchmark note.
 TRAINING_SEED_OFFSET = 1_000_003
 # A small CNN over hashed word features (no vectors): a few MB, trains on two cores in minutes.

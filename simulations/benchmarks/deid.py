@@ -57,8 +57,6 @@ from simulations.synthetic.notes_e import generate_notes_e
 from simulations.synthetic.notes_f import generate_notes_f
 from simulations.synthetic.vocab import CONDITIONS
 
-SYNTHETIC_CORPORA = ("synthetic", "synthetic_b", "synthetic_c", "synthetic_d", "synthetic_e", "synthetic_f")
-
 
 def synthetic_corpus(n: int, seed: int) -> list[GoldNote]:
     rng = random.Random(f"{seed}-deid-benchmark")
@@ -79,6 +77,12 @@ def synthetic_corpus_b(n: int, seed: int) -> list[GoldNote]:
         notes.append(GoldNote(f"synthetic-b-{i}", note.text, [gold_span(note.text, s.start, s.end, s.kind)
                                                                for s in note.spans]))
     return notes
+
+
+# Every synthetic corpus and the generator that writes it, in the order they were written.
+GENERATORS = {"synthetic": synthetic_corpus, "synthetic_b": synthetic_corpus_b, "synthetic_c": generate_notes_c,
+              "synthetic_d": generate_notes_d, "synthetic_e": generate_notes_e, "synthetic_f": generate_notes_f}
+SYNTHETIC_CORPORA = tuple(GENERATORS)
 
 
 def evaluate_ours(deid: Deidentifier, notes: list[GoldNote], unannotated_sources: frozenset[str] = frozenset()) -> dict:
@@ -142,9 +146,7 @@ def main(argv: list[str] | None = None) -> dict:
     # The first two generators annotate no age under 90, profession, state, country, room or department: what
     # only the all-PHI recognizers remove there is not scored. The third to sixth and the i2b2 notes annotate all.
     not_annotated_by_generators = frozenset(r.name for r in all_phi_recognizers(keep_years=True))
-    generators = {"synthetic": synthetic_corpus, "synthetic_b": synthetic_corpus_b, "synthetic_c": generate_notes_c,
-                  "synthetic_d": generate_notes_d, "synthetic_e": generate_notes_e, "synthetic_f": generate_notes_f}
-    corpora = {name: load_i2b2(args.i2b2) if name == "i2b2" else generators[name](args.notes, args.seed)
+    corpora = {name: load_i2b2(args.i2b2) if name == "i2b2" else GENERATORS[name](args.notes, args.seed)
                for name in chosen}
     report = {"machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
               "config": {k: v for k, v in cfg.__dict__.items()}, "corpora": {}}

@@ -261,7 +261,7 @@ class Experiment:
         self.per_item[arm] = per_item
         return {**scores, **metrics}
 
-    def run(self, chosen: Sequence[str] = tuple(a for a in ARMS if a not in OPT_IN_ARMS + ("cp-ift",))) -> dict:
+    def run(self, chosen: Sequence[str]) -> dict:
         """Train and score the ``chosen`` arms (names of ``ARMS``; ``alone`` is one arm per hospital)."""
         results: dict[str, dict] = {}
         builders = {"base": [("base", lambda: self.initial)],
@@ -522,10 +522,11 @@ def combine_reports(paths: Sequence[Path]) -> dict:
         return {"task": report["task"], "data": report["data"], "arms": sorted(report["per-item"]),
                 "config": config, "arguments": arguments}
 
+    expected = setting(first)
     seen: dict[int, Path] = {}
     for path, report in reports:
         for key, value in setting(report).items():
-            if value != setting(first)[key]:
+            if value != expected[key]:
                 raise ValueError(f"{path}: field '{key}' differs from {first_path}; only seeds may differ")
         for seed in report["seeds"]:
             if seed in seen:
