@@ -42,6 +42,21 @@ def test_headings_exam_words_and_drugs_are_not_candidates(word):
     assert not is_name_candidate(word)
 
 
+# Brand and generic names in no hand-written list: each was a name candidate before the drug dictionary.
+@pytest.mark.parametrize("word", ["Tafinlar", "Synjardy", "Eylea", "Refludan", "Cosopt", "Entresto", "Xifaxan",
+                                  "NUVIGIL"])
+def test_drug_names_from_the_drug_dictionary_are_not_candidates(word):
+    assert not is_name_candidate(word)
+
+
+def test_drug_dictionary_leaves_census_names_and_common_words_out():
+    from privacy.deid.terms import drug_words
+
+    assert {"entresto", "xifaxan", "enalapril"} <= drug_words()
+    assert is_name_candidate("Dona")  # a brand in the dictionary, and a given name
+    assert not {"caps", "sits", "fargo"} & drug_words()
+
+
 def test_safe_list_grows_over_neighbouring_name_words_and_initials():
     text = "Seen with Gilbert P. Perez and OROZCO,KYLE today."
     spans = {text[r.start:r.end] for r in SafeListRecognizer().analyze(text, ["PERSON"])}
@@ -59,6 +74,7 @@ def test_vetoes_tell_headings_from_names():
     "He continues taking his Atenolol and Hydroxychloroquine; Prednisone stopped.",
     "On Coumadin, Glipizide, Allopurinol, Glyburide and Nitroglycerin. CXR: Kerley B lines. Pneumovax given.",
     "Not reviewed by Attending Provider",
+    "Started Entresto and Xifaxan; Nuvigil in the morning, Synjardy with meals.",
     "Na 138, K 4.1, Cr 1.02, BUN 16, WBC 7.2, Hgb 12.8, INR 1.1, BP 120/80, pain 3/10.",
 ])
 def test_headings_drugs_and_lab_values_stay(deid, text):

@@ -25,7 +25,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.lang.en.stop_words import STOP_WORDS
 from wordfreq import zipf_frequency
 
-from privacy.deid.terms import EPONYM_FOLLOWERS, MEDICAL_TERMS, NOT_PHI_PLACES, is_medical_term
+from privacy.deid.terms import DRUG_WORD_MAX_ZIPF, EPONYM_FOLLOWERS, MEDICAL_TERMS, NOT_PHI_PLACES, drug_words, is_medical_term
 
 # Zipf frequencies (log10 per billion words): 3 is "a word most adults know", 5 "the, and, clear".
 COMMON_WORD_ZIPF = 4.0   # a census name this common as an English word ("Bright", "Rush") needs context
@@ -89,7 +89,8 @@ def safe_list_signature() -> str:
     and census-name data. Part of the de-identifier's fingerprint, so a new list never reuses old output."""
     parts = [COMMON_WORD_ZIPF, SAFE_WORD_ZIPF, UNKNOWN_WORD_ZIPF, RARE_LOWER_ZIPF, SURNAME_RANKS, COMMON_NAME_RANKS,
              _MEDICAL_ENDINGS.pattern, sorted(MEDICAL_TERMS), sorted(NOT_PHI_PLACES), sorted(EPONYM_FOLLOWERS),
-             sorted(STOP_WORDS), sorted(NEVER_JOIN_WORDS), importlib.metadata.version("wordfreq"), importlib.metadata.version("names")]
+             sorted(STOP_WORDS), sorted(NEVER_JOIN_WORDS), DRUG_WORD_MAX_ZIPF, importlib.metadata.version("wordfreq"),
+             importlib.metadata.version("names"), importlib.metadata.version("drug-named-entity-recognition")]
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
@@ -99,9 +100,12 @@ def zipf(word: str) -> float:
 
 
 def is_medical_word(word: str) -> bool:
-    """Listed medical vocabulary, or a word with a drug's or finding's ending that is no census name
-    (Thomas ends like "lymphomas", Chase like "lipase")."""
-    return is_medical_term(word) or (bool(_MEDICAL_ENDINGS.search(word)) and _plain(word) not in census_names())
+    """Listed medical vocabulary, or a drug's name or a word with a drug's or finding's ending that is no census
+    name (Thomas ends like "lymphomas", Chase like "lipase", Dona is a drug's brand)."""
+    if is_medical_term(word):
+        return True
+    low = _plain(word)
+    return (low in drug_words() or bool(_MEDICAL_ENDINGS.search(word))) and low not in census_names()
 
 
 def _plain(word: str) -> str:

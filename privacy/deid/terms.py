@@ -2,10 +2,18 @@
 
 Used as an allow-list: a name or place found only by the statistical NER model is dropped when every
 word of it is one of these. Context-based detections ("Dr. Foley", "Name: Parkinson") are never dropped.
-Hand-written: no offline, licence-compatible clinical lexicon ships with Presidio or spaCy.
+Hand-written, but for drugs: no offline, licence-compatible clinical lexicon ships with Presidio or spaCy;
+``drug_words`` adds the ~27,000 one-word drug names that ``drug-named-entity-recognition`` ships.
 """
 
 from __future__ import annotations
+
+import bz2
+import functools
+import importlib.resources
+import pickle
+
+from wordfreq import zipf_frequency
 
 # Eponyms: diseases, signs, scores, devices and manoeuvres named after people. Eponyms that are also
 # common surnames (Wilson, Bell, Murphy...) are left out: they are kept only when followed by an eponym
@@ -109,3 +117,20 @@ def is_medical_term(phrase: str) -> bool:
     words = [w.strip(".,;:'’()").lower() for w in phrase.replace("'s", "").split()]
     words = [w for w in words if w]
     return bool(words) and all(w in MEDICAL_TERMS or (w.endswith("s") and w[:-1] in MEDICAL_TERMS) for w in words)
+
+
+# A drug name as common as this in English is an English word first ("caps", "sits", "Fargo"): wordfreq decides.
+DRUG_WORD_MAX_ZIPF = 3.5
+
+
+@functools.lru_cache(maxsize=1)
+def drug_words() -> frozenset[str]:
+    """One-word drug names, generic and brand, lower case: the variants that the MIT-licensed
+    ``drug-named-entity-recognition`` package compiles from DrugBank, MeSH, MedlinePlus and Wikipedia and ships
+    inside its wheel (offline). Its dictionary file is read directly: the package's own finder only adds a
+    tokenizer and structure lookups we do not need. Short and common words are left out (see above)."""
+    data = importlib.resources.files("drug_named_entity_recognition").joinpath("drug_ner_dictionary.pkl.bz2")
+    with bz2.open(data.open("rb")) as file:
+        variants = pickle.load(file)["drug_variant_to_canonical"]  # a pinned dependency's own data file
+    return frozenset(w for w in variants if len(w) >= 4 and w.isalpha() and w.isascii()
+                     and zipf_frequency(w, "en") < DRUG_WORD_MAX_ZIPF)
