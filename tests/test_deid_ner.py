@@ -11,7 +11,7 @@ import spacy
 
 from common.config import DeidSection
 from privacy.deid import Deidentifier
-from privacy.deid.ner import TrainedNerRecognizer, model_digest
+from privacy.deid.ner import BUNDLED_DIR, MODEL_NAME, TrainedNerRecognizer, model_digest
 from simulations.benchmarks.deid import synthetic_corpus_b
 from simulations.deid_ner import build, main, vary_names
 
@@ -51,7 +51,7 @@ def test_tags_names_of_notes_it_never_saw_in_one_batch(tiny_model):
 def test_deidentifier_runs_it_beside_the_rules(tiny_model):
     texts = [n.text for n in synthetic_corpus_b(6, 99)]
     found = Deidentifier(DeidSection(ner_model=tiny_model)).detections_batch(texts)
-    without = Deidentifier(DeidSection()).detections_batch(texts)
+    without = Deidentifier(DeidSection(ner_model="")).detections_batch(texts)
     sources = {r.recognition_metadata["recognizer_name"] for doc in found for r in doc}
     assert "TrainedNerRecognizer" in sources
     assert "TrainedNerRecognizer" not in {r.recognition_metadata["recognizer_name"] for doc in without for r in doc}
@@ -65,6 +65,45 @@ def test_safe_words_and_eponyms_are_vetoed(tiny_model, monkeypatch):
     recognizer = TrainedNerRecognizer(tiny_model)
     kept = recognizer.analyze(text, recognizer.supported_entities)
     assert [text[r.start:r.end] for r in kept] == ["Quillfeather"]
+
+
+# (the text, the span the model tagged, its label, what is kept of it; None: vetoed). Each is a wrong hit the
+# NER trained on synthetic notes made on the five real i2b2 notes, rewritten, or on the unit tests' texts.
+@pytest.mark.parametrize(("text", "span", "label", "kept"), [
+    ("Home Medications: Acetylsalicylic Acid (Aspirin) PO 81 MG QD", "Acetylsalicylic Acid", "PERSON", None),
+    ("      Enalapril Maleate   10 MG (10MG TABLET take 1) PO QD", "Enalapril Maleate", "PERSON", None),
+    ("There is some surrounding erythema that extends on to the skin.", "some surrounding erythema that extends",
+     "PERSON", None),
+    ("Gilbert P. Perez, M.D.\nGPP/church\n", "GPP", "PERSON", None),
+    ("HTN\nRight Carotid Artery Dz\nObesity", "Right Carotid Artery Dz", "ORGANIZATION", None),
+    ("Follow up in Cardiology Clinic.", "Cardiology Clinic", "DEPARTMENT", None),
+    ("O2 SAT   97 \n BLOOD PRESSURE 135/80", "97", "AGE", None),
+    ("Fever since the 3rd day of admission.", "the 3rd", "DATE", None),
+    ("Seen by Quillfeather today.", "Quillfeather", "PERSON", "Quillfeather"),
+    ("signed Dona Villegas, RN", "Dona Villegas", "PERSON", "Dona Villegas"),
+    ("A 67 yo man.", "67", "AGE", "67"),
+    ("Works at Raytheon Systems.", "Raytheon Systems", "ORGANIZATION", "Raytheon Systems"),
+    ("Rehab at Kindred Hospital.", "Kindred Hospital", "ORGANIZATION", "Kindred Hospital"),
+    ("Insurance: Medicare", "Medicare", "ORGANIZATION", None),
+    ("FB59   D:07/20/83 ", "D:07/20/83", "DATE", "07/20/83"),
+    ("A retired teacher from Texas.", "retired teacher from Texas", "PROFESSION", "retired teacher"),
+])
+def test_vocabulary_vetoes_and_trims_the_models_hits(monkeypatch, text, span, label, kept):
+    start = text.index(span)
+    monkeypatch.setattr(TrainedNerRecognizer, "_entities", staticmethod(lambda doc: [(start, start + len(span), label)]))
+    recognizer = TrainedNerRecognizer("bundled")  # it knows every label
+    assert label in recognizer.supported_entities
+    assert [text[r.start:r.end] for r in recognizer.analyze(text, recognizer.supported_entities)] == \
+        ([kept] if kept else [])
+
+
+def test_the_bundled_model_is_the_default_and_loads_offline():
+    assert DeidSection().ner_model == "bundled"
+    recognizer = TrainedNerRecognizer("bundled")
+    assert recognizer.model_dir == str(BUNDLED_DIR) and recognizer._nlp.meta["name"] == MODEL_NAME
+    assert {"PERSON", "DATE", "ID", "AGE"} <= set(recognizer.supported_entities)
+    text = "Seen by Dr. Quillon Abernathy on 03/14/2089 at Saint Brendan Regional Medical Center."
+    assert {r.entity_type for r in recognizer.analyze(text, recognizer.supported_entities)} >= {"PERSON", "DATE"}
 
 
 def test_safe_harbor_scope_drops_all_phi_types(tiny_model):

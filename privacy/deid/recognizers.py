@@ -538,16 +538,16 @@ def employer_recognizer() -> RegexRecognizer:
     org = rf"(?:{_CAP}|[A-Z]{{2,6}}|&)(?:[ \t]+(?:of[ \t]+|the[ \t]+|&[ \t]+)?(?:{_CAP}|[A-Z]{{2,6}})){{0,4}}"
     rules = [Rule("employer", rf"(?i:\b(?:works?|worked|working|employed|retired|job|teaches|taught|studies|"
                               rf"volunteers?)[ \t]+(?:as[ \t]+an?[ \t]+\w+[ \t]+)?(?:at|for|from|by|with))[ \t]+"
-                              rf"(?:the[ \t]+)?(?P<phi>{org})", 0.6, _generic_workplace),
+                              rf"(?:the[ \t]+)?(?P<phi>{org})", 0.6, is_generic_workplace),
              # Where someone was, gets help from or is sent: "formerly with Eastern Mutual", "services through
              # Harbor House Shelter", "former landscaper at Harlow Freight", "referral faxed to Tri-County Transit".
              Rule("organization-context", rf"(?i:\b(?:formerly|previously)[ \t]+(?:with|at|of|for)|services?[ \t]+(?:through|from|"
                                           rf"with|by|via)|referral[ \t]+(?:faxed|sent|made)[ \t]+to|member[ \t]+of|"
                                           rf"(?:former|retired)[ \t]+[a-z]+(?:[ \t][a-z]+){{0,2}}[ \t]+(?:at|with|for))[ \t]+"
-                                          rf"(?:the[ \t]+)?(?P<phi>{org})", 0.6, _generic_workplace),
+                                          rf"(?:the[ \t]+)?(?P<phi>{org})", 0.6, is_generic_workplace),
              # The insurer after its label ("Insurance: Granite Mutual, member ID ..."); "Medicare" alone is no one's.
              Rule("insurer-label", rf"(?i:\b(?:insurance|insurer|payer|payor|health[ \t]+plan|carrier)[ \t]*:[ \t]*)"
-                                   rf"(?P<phi>{org})", 0.6, _generic_workplace)]
+                                   rf"(?P<phi>{org})", 0.6, is_generic_workplace)]
     return RegexRecognizer("ORGANIZATION", rules, name="EmployerRecognizer")
 
 
@@ -578,7 +578,7 @@ def _names_an_organization(value: str) -> bool:
     return any(w.lower().strip(".") not in _GENERIC_ORGANIZATION_WORDS and not is_medical_term(w) for w in words)
 
 
-def _generic_workplace(value: str) -> bool:
+def is_generic_workplace(value: str) -> bool:
     """One ordinary word ("works at Home") or only generic ones ("the Hospital"); a capitalised run of ordinary
     words is a name ("Coastal Freight Lines", "Riverside Unified School District")."""
     words = value.lower().replace("&", " ").split()

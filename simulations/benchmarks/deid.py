@@ -17,7 +17,7 @@ given, never copied). Both systems run offline on the same spaCy package and the
 deny list is given to ours, so the comparison is detection from text alone. Per corpus: token recall over
 Safe Harbor identifiers (``overall``) and over all annotated PHI (``all_phi``), precision, F2, recall per
 category and per type, tokens caught and wrongly removed per recognizer, notes/s and the residual-gate rate.
-``--scope`` picks ``deid.scope``, ``--ner-model`` the trained NER (``deid.ner-model``, off by default);
+``--scope`` picks ``deid.scope``, ``--ner-model`` the trained NER (``deid.ner-model``: the bundled one by default, '' for none);
 under all-phi, what only the all-PHI recognizers remove from the first two generators' notes (which do not
 annotate those types) is counted apart as ``unannotated_tokens``, not as a false positive. The third, fourth and
 fifth generators and the i2b2 notes annotate every i2b2 type and are scored on everything. ``--corpora`` restricts
@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--date-mode", choices=("year", "shift", "mask"), default=DeidSection().date_mode,
                         help="deid.date-mode (mask: also years written alone are removed under all-phi)")
     parser.add_argument("--ner-model", default=DeidSection().ner_model,
-                        help="deid.ner-model: folder of the trained NER (python -m simulations.deid_ner DIR); '' leaves it out")
+                        help="deid.ner-model: 'bundled' (the default), a folder built by python -m simulations.deid_ner DIR, "
+                             "or '' to leave it out")
     parser.add_argument("--corpora", nargs="+", choices=SYNTHETIC_CORPORA + ("i2b2",),
                         help="corpora to score (default: every synthetic one, and i2b2 when --i2b2-dir is given)")
     parser.add_argument("--no-presidio", action="store_true", help="skip the Presidio default baseline")
