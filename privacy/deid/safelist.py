@@ -25,7 +25,14 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.lang.en.stop_words import STOP_WORDS
 from wordfreq import zipf_frequency
 
-from privacy.deid.terms import DRUG_WORD_MAX_ZIPF, EPONYM_FOLLOWERS, MEDICAL_TERMS, NOT_PHI_PLACES, drug_words, is_medical_term
+from privacy.deid.terms import (
+    DRUG_WORD_MAX_ZIPF,
+    EPONYM_FOLLOWERS,
+    MEDICAL_TERMS,
+    NOT_PHI_PLACES,
+    drug_words,
+    is_medical_term,
+)
 
 # Zipf frequencies (log10 per billion words): 3 is "a word most adults know", 5 "the, and, clear".
 COMMON_WORD_ZIPF = 4.0   # a census name this common as an English word ("Bright", "Rush") needs context
