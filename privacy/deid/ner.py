@@ -6,7 +6,8 @@ a local folder only and runs over a whole batch of texts at once. The model lear
 so on real ones it also tags what those notes never showed it; its hits pass a veto built from vocabulary,
 not from any generator's layout (``vetoed``): names and places made of safe words (headings, exam words,
 drugs), names with a drug or medical word in them or with no word that could be a name, capital initials
-alone, organisations made of known words only, and the label letter before a date ("D:07/20/83").
+alone, generic or medical organisations, departments of safe words, numbers not said as ages, ordinals
+alone as dates; and it trims a date's label letter ("D:07/20/83") and what follows a profession's "from".
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from spacy.language import Language
 
 from privacy.deid.all_phi import ENTITIES as ALL_PHI_ENTITIES
 from privacy.deid.recognizers import is_generic_workplace
-from privacy.deid.safelist import UNKNOWN_WORD_ZIPF, all_safe, census_names, is_medical_word, zipf
+from privacy.deid.safelist import UNKNOWN_WORD_ZIPF, all_safe, census_names, is_medical_word, plain_word, zipf
 from privacy.deid.terms import EPONYM_FOLLOWERS, NOT_PHI_PLACES
 
 MODEL_NAME = "medfed_deid_ner"
@@ -39,6 +40,8 @@ BUNDLED_DIR = Path(__file__).with_name("ner_model")
 def model_folder(setting: str) -> str:
     """The folder that deid.ner-model names: the bundled model, or the folder given."""
     return str(BUNDLED_DIR) if setting == BUNDLED else setting
+
+
 # Gold categories of the synthetic notes (privacy.deid.evaluation) -> the entity type the model learns.
 ENTITY_OF_CATEGORY = {"NAME": "PERSON", "DATE": "DATE", "AGE": "AGE", "LOCATION": "LOCATION",
                       "ORGANIZATION": "ORGANIZATION", "CONTACT": "PHONE", "ID": "ID", "PROFESSION": "PROFESSION",
@@ -104,8 +107,8 @@ class TrainedNerRecognizer(LocalRecognizer):
 
     def signature(self) -> list:
         """What decides this recognizer's detections, for the de-identifier's fingerprint."""
-        return [MODEL_NAME, model_digest(self.model_dir), NER_SCORE, sorted(_FACILITY_WORDS), _DATE_LABEL.pattern, _AGE_AFTER.pattern,
-                _AGE_BEFORE.pattern, _ORDINAL.pattern, _AFTER_PROFESSION.pattern,
+        patterns = [p.pattern for p in (_DATE_LABEL, _AGE_AFTER, _AGE_BEFORE, _ORDINAL, _AFTER_PROFESSION)]
+        return [MODEL_NAME, model_digest(self.model_dir), NER_SCORE, sorted(_FACILITY_WORDS), patterns,
                 sorted(self.supported_entities)]
 
     def prime(self, texts: Sequence[str]) -> None:
@@ -142,16 +145,16 @@ def vetoed(entity: str, value: str, preceding: str, following: str) -> bool:
     name or a word unknown to English: "Acetylsalicylic Acid", "erythema that extends"), or capital initials
     alone ("XGT", which the real i2b2 notes leave as text). Organisations that the employer rules would
     call generic ("Medicare" alone) or with a medical word in them ("Right Carotid Artery Dz"; "Hospital" and
-    "Clinic" do not count). Departments made of safe words ("Cardiology
-    Clinic": a specialty names no one). Ages not said as ages ("O2 SAT 97", "EF 55%"), and ordinals alone
-    as dates ("the 3rd day"): the rules decide those from their context."""
-    words = _WORD.findall(value)
+    "Clinic" do not count). Departments made of safe words ("Cardiology Clinic": a specialty names no one).
+    Ages not said as ages ("O2 SAT 97", "EF 55%"), and ordinals alone as dates ("the 3rd day"): the rules
+    decide those from their context."""
     if entity == "AGE":
         return not (_AGE_AFTER.match(following) or _AGE_BEFORE.search(preceding))
     if entity == "DATE":
         return bool(_ORDINAL.fullmatch(value.strip()))
     if entity == "DEPARTMENT":
         return all_safe(value)
+    words = _WORD.findall(value)
     if entity == "ORGANIZATION":  # the employer rules' own test first ("Medicare", "the Hospital")
         return is_generic_workplace(value) or any(is_medical_word(w) and w.lower() not in _FACILITY_WORDS for w in words)
     if entity not in ("PERSON", "LOCATION"):
@@ -169,5 +172,5 @@ def vetoed(entity: str, value: str, preceding: str, following: str) -> bool:
 
 
 def _could_be_a_name(word: str) -> bool:
-    low = word.lower().replace("'", "").replace("’", "")
+    low = plain_word(word)
     return len(low) > 1 and (low in census_names() or zipf(low) < UNKNOWN_WORD_ZIPF)

@@ -111,11 +111,11 @@ def is_medical_word(word: str) -> bool:
     name (Thomas ends like "lymphomas", Chase like "lipase", Dona is a drug's brand)."""
     if is_medical_term(word):
         return True
-    low = _plain(word)
+    low = plain_word(word)
     return (low in drug_words() or bool(_MEDICAL_ENDINGS.search(word))) and low not in census_names()
 
 
-def _plain(word: str) -> str:
+def plain_word(word: str) -> str:
     """Lower case without apostrophes: O'Brien is listed as OBRIEN."""
     return regex.sub(r"['’]", "", word.lower())
 
@@ -123,7 +123,7 @@ def _plain(word: str) -> str:
 def is_safe_word(word: str) -> bool:
     """True when ``word`` alone is not evidence of PHI: medical vocabulary, or an English word more common
     than it is a name (never a rare census name, whatever its case)."""
-    low = _plain(word)
+    low = plain_word(word)
     if len(low) < 2 or low in STOP_WORDS or is_medical_word(low) or low in NOT_PHI_PLACES:
         return True
     frequency = zipf(low)
@@ -132,14 +132,14 @@ def is_safe_word(word: str) -> bool:
 
 def is_ordinary_word(word: str) -> bool:
     """True when ``word`` is medical vocabulary or an English word that is no census name at all."""
-    low = _plain(word)
+    low = plain_word(word)
     return (len(low) < 2 or low in STOP_WORDS or is_medical_word(low)
             or (low not in census_names() and zipf(low) >= 3.0))
 
 
 def is_name_candidate(word: str) -> bool:
     """True when ``word``, in the case it is written, is likely a name with no context at all."""
-    low = _plain(word)
+    low = plain_word(word)
     if len(low) < 2 or low in STOP_WORDS or low in EPONYM_FOLLOWERS or low in NOT_PHI_PLACES or is_medical_word(low):
         return False
     frequency = zipf(low)

@@ -3,7 +3,7 @@
 Used as an allow-list: a name or place found only by the statistical NER model is dropped when every
 word of it is one of these. Context-based detections ("Dr. Foley", "Name: Parkinson") are never dropped.
 Hand-written, but for drugs: no offline, licence-compatible clinical lexicon ships with Presidio or spaCy;
-``drug_words`` adds the ~27,000 one-word drug names that ``drug-named-entity-recognition`` ships.
+``drug_words`` adds the ~26,000 one-word drug names that ``drug-named-entity-recognition`` ships.
 """
 
 from __future__ import annotations
